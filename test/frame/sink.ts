@@ -1,0 +1,48 @@
+import { FrameParser, type FrameParserOptions } from "../../src/frame/parser.js";
+
+/** One frame as a test sink records it (payload pieces concatenated). */
+export interface RecordedFrame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  length: number;
+  payload: Uint8Array;
+  pieces: number;
+}
+
+/** A FrameSink that records every frame; `frames` holds the complete ones. */
+export class RecordingSink {
+  frames: RecordedFrame[] = [];
+  private current: RecordedFrame | null = null;
+  private parts: Uint8Array[] = [];
+
+  onFrameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
+    if (this.current !== null) throw new Error("frame started inside a frame");
+    this.current = { fin, rsv, opcode, length, payload: new Uint8Array(0), pieces: 0 };
+    this.parts = [];
+  }
+  onPayload(data: Uint8Array): void {
+    if (this.current === null) throw new Error("payload outside a frame");
+    this.parts.push(Uint8Array.from(data));
+    this.current.pieces++;
+  }
+  onFrameEnd(): void {
+    if (this.current === null) throw new Error("end outside a frame");
+    this.current.payload = Uint8Array.from(Buffer.concat(this.parts));
+    this.frames.push(this.current);
+    this.current = null;
+  }
+}
+
+/** Parse `bytes` split at `cuts` (sorted offsets) and return the recorded frames. */
+export function parseChunks(bytes: Uint8Array, cuts: number[], options: FrameParserOptions): RecordedFrame[] {
+  const sink = new RecordingSink();
+  const parser = new FrameParser(sink, options);
+  let prev = 0;
+  for (const c of [...cuts, bytes.length]) {
+    // Copies: the parser owns (and unmasks) what it is given.
+    parser.push(Uint8Array.from(bytes.subarray(prev, c)));
+    prev = c;
+  }
+  return sink.frames;
+}
