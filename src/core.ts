@@ -1,0 +1,19 @@
+/**
+ * The sans-IO core of wavesock: no sockets, no timers. Bytes in, events and
+ * bytes out — reusable by any runtime's adapter, and testable byte by byte.
+ * @packageDocumentation
+ */
+export { Protocol } from "./connection/protocol.js";
+export type { Role, ConnectionState, ProtocolEvent, ProtocolOptions, SendOptions } from "./connection/protocol.js";
+export { FrameParser } from "./frame/parser.js";
+export type { FrameSink, FrameParserOptions } from "./frame/parser.js";
+export { serializeFrame, writeFrameHeader, frameHeaderSize } from "./frame/serializer.js";
+export type { SerializeOptions } from "./frame/serializer.js";
+export { Opcode, isControlOpcode, isKnownOpcode } from "./frame/opcodes.js";
+export { mask, maskInto, randomMask } from "./frame/mask.js";
+export type { MaskSource } from "./frame/mask.js";
+export { isValidUtf8, Utf8Validator } from "./frame/utf8.js";
+export { isValidCloseCode, parseClosePayload, serializeClosePayload } from "./frame/close.js";
+export * from "./handshake/index.js";
+export * from "./extensions/index.js";
+export * from "./errors.js";

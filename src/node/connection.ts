@@ -1,0 +1,532 @@
+/**
+ * A WebSocket connection over a Node stream socket (`net.Socket` or
+ * `tls.TLSSocket`): the adapter between the sans-IO {@link Protocol} and the
+ * event loop.
+ *
+ * The adapter loop is the sans-IO one: feed `receiveData(chunk)`, write
+ * `dataToSend()`, drain `nextEvent()`, and end the socket when the core says
+ * `closeTransport`. Everything that waits lives here: received-message queue
+ * and its backpressure (`maxQueue`), write water marks, keepalive pings, the
+ * close timeout.
+ */
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import {
+  ConnectionClosed,
+  ConnectionClosedOK,
+  InvalidState,
+  connectionClosed,
+  type CloseInfo,
+} from "../errors.js";
+import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
+import type { HttpRequest, HttpResponse } from "../handshake/http.js";
+
+/** A received message: a string for text, bytes for binary. */
+export type Data = string | Uint8Array;
+
+/** What `send` accepts: a message, or an (async) iterable of fragments sent as one fragmented message. */
+export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+
+/** Options shared by server and client connections. */
+export interface ConnectionOptions {
+  /** Received messages buffered before the socket stops being read (backpressure). Default 16; null: unbounded. */
+  maxQueue?: number | null;
+  /** `send` waits while more than this many bytes wait to be written. Default 64 KiB. */
+  writeHighWaterMark?: number;
+  /** ...until the write buffer drops to this many bytes. Default a quarter of the high mark. */
+  writeLowWaterMark?: number;
+  /** Milliseconds between keepalive pings; null turns keepalive off. Default 20 000. */
+  pingInterval?: number | null;
+  /** Milliseconds to wait for the pong before failing with 1011; null: wait forever. Default 20 000. */
+  pingTimeout?: number | null;
+  /** Milliseconds to wait for the closing handshake and the TCP close before dropping the socket. Default 10 000. */
+  closeTimeout?: number;
+}
+
+/** What the handshake learnt, handed to a new {@link Connection}. */
+export interface HandshakeInfo {
+  /** The opening handshake request (the client's). */
+  request: HttpRequest;
+  /** The opening handshake response (the server's 101). */
+  response: HttpResponse;
+  /** The negotiated subprotocol, or null. */
+  subprotocol: string | null;
+}
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
+type PingWaiter = Waiter<number> & { sentAt: number };
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * An open WebSocket connection. Obtained from `connect()` or passed to a
+ * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
+ */
+export class Connection implements AsyncIterable<Data> {
+  /** The underlying socket. */
+  readonly socket: Socket;
+  /** The sans-IO state machine. */
+  readonly protocol: Protocol;
+  /** The opening handshake request. */
+  readonly request: HttpRequest;
+  /** The opening handshake response. */
+  readonly response: HttpResponse;
+  /** The negotiated subprotocol, or null. */
+  readonly subprotocol: string | null;
+  /** The peer's address, e.g. `127.0.0.1` or `::1`. */
+  readonly remoteAddress: string | undefined;
+  /** The peer's port. */
+  readonly remotePort: number | undefined;
+  /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
+  latency = 0;
+  /** Resolves once the TCP connection is closed. Never rejects. */
+  readonly closed: Promise<void>;
+
+  private readonly maxQueue: number | null;
+  private readonly writeHigh: number;
+  private readonly writeLow: number;
+  private readonly pingInterval: number | null;
+  private readonly pingTimeout: number | null;
+  private readonly closeTimeoutMs: number;
+
+  private queue: Data[] = [];
+  private queueHead = 0;
+  private recvWaiters: Waiter<Data>[] = [];
+  private drainWaiters: Waiter<void>[] = [];
+  private pingWaiters: Map<string, PingWaiter> | null = null;
+  private paused = false;
+  private corked = false;
+  private sendLock: Promise<void> | null = null;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private socketError: Error | null = null;
+  private finished = false;
+  private resolveClosed!: () => void;
+
+  constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
+    this.socket = socket;
+    this.protocol = protocol;
+    this.request = info.request;
+    this.response = info.response;
+    this.subprotocol = info.subprotocol;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
+    this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
+    this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
+    this.pingInterval = options.pingInterval === undefined ? 20_000 : options.pingInterval;
+    this.pingTimeout = options.pingTimeout === undefined ? 20_000 : options.pingTimeout;
+    this.closeTimeoutMs = options.closeTimeout ?? 10_000;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.onWritten = this.onWritten.bind(this);
+
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("end", () => this.receiveEof());
+    socket.on("error", (err) => {
+      this.socketError ??= err;
+    });
+    socket.on("close", () => this.finish());
+    socket.on("drain", () => this.wakeDrainWaiters());
+    this.scheduleKeepalive();
+  }
+
+  /** "open", "closing" or "closed", as in RFC 6455. */
+  get state(): "open" | "closing" | "closed" {
+    return this.finished ? "closed" : this.protocol.state === "open" ? "open" : "closing";
+  }
+
+  /** The close code as the user sees it (the peer's, 1005 for none, 1006 for no close frame); undefined while open. */
+  get closeCode(): number | undefined {
+    if (this.state === "open") return undefined;
+    return this.protocol.closeRcvd?.code ?? (this.finished ? 1006 : undefined);
+  }
+
+  /** The close reason the peer gave; undefined while open. */
+  get closeReason(): string | undefined {
+    if (this.state === "open") return undefined;
+    return this.protocol.closeRcvd?.reason ?? (this.finished ? "" : undefined);
+  }
+
+  /** `send` waits while more bytes than this wait to be written. */
+  get writeHighWaterMark(): number {
+    return this.writeHigh;
+  }
+
+  /** Bytes waiting in the socket's write buffer. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  // ----------------------------------------------------------------- reading
+
+  /**
+   * Feed bytes to the core as if they came from the socket (used for bytes
+   * that arrived together with the handshake).
+   * @internal
+   */
+  receive(chunk: Uint8Array): void {
+    this.protocol.receiveData(chunk);
+    this.afterInput();
+  }
+
+  private receiveEof(): void {
+    this.protocol.receiveEof();
+    this.afterInput();
+  }
+
+  /** One turn of the adapter loop, after any input to the core. */
+  private afterInput(): void {
+    const p = this.protocol;
+    if (p.hasDataToSend) this.flushOutput();
+    let ev: ProtocolEvent | undefined;
+    while ((ev = p.nextEvent()) !== undefined) {
+      if (ev.type === "message") this.deliver(ev.data);
+      else if (ev.type === "fragment") this.deliver(ev.data);
+      else if (ev.type === "pong") this.onPong(ev.data);
+    }
+    if (p.closeTransport) this.endTransport();
+    else if (p.closeExpected) this.startCloseTimer();
+  }
+
+  private deliver(data: Data): void {
+    const w = this.recvWaiters;
+    if (w.length !== 0) {
+      w.shift()!.resolve(data);
+      return;
+    }
+    this.queue.push(data);
+    if (this.maxQueue !== null && !this.paused && this.queue.length - this.queueHead >= this.maxQueue) {
+      // Backpressure: stop reading until the application catches up.
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /**
+   * The next message: a string for text, a `Uint8Array` for binary. Rejects
+   * with `ConnectionClosedOK` / `ConnectionClosedError` once the connection
+   * is closed and every message received before the close was returned.
+   */
+  recv(): Promise<Data> {
+    if (this.queueHead < this.queue.length) {
+      const data = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = "";
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      if (this.paused && this.queue.length - this.queueHead <= ((this.maxQueue ?? 0) >> 2)) {
+        this.paused = false;
+        if (!this.finished) this.socket.resume();
+      }
+      return Promise.resolve(data);
+    }
+    if (this.finished) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.recvWaiters.push({ resolve, reject }));
+  }
+
+  /** Messages until the connection closes: ends on a normal close, throws `ConnectionClosedError` otherwise. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Data> {
+    for (;;) {
+      let message: Data;
+      try {
+        message = await this.recv();
+      } catch (err) {
+        if (err instanceof ConnectionClosedOK) return;
+        throw err;
+      }
+      yield message;
+    }
+  }
+
+  // ----------------------------------------------------------------- writing
+
+  /**
+   * Send a message: a string as text, bytes as binary, or an iterable / async
+   * iterable of strings or bytes as one fragmented message. Resolves when the
+   * bytes are handed to the socket and its buffer is under the high water
+   * mark. Rejects with `ConnectionClosed` once the connection is closing.
+   */
+  send(message: Sendable, options?: { compress?: boolean }): Promise<void> {
+    if (this.sendLock !== null) return this.sendLock.then(() => this.send(message, options));
+    try {
+      if (typeof message === "string") this.protocol.sendText(message, true, options);
+      else if (message instanceof Uint8Array) this.protocol.sendBinary(message, true, options);
+      else if (message instanceof ArrayBuffer) this.protocol.sendBinary(new Uint8Array(message), true, options);
+      else return this.sendFragments(message);
+    } catch (err) {
+      return Promise.reject(this.sendError(err));
+    }
+    this.flushOutput();
+    return this.writable();
+  }
+
+  private sendFragments(fragments: Iterable<Data> | AsyncIterable<Data>): Promise<void> {
+    const run = async () => {
+      let started = false;
+      const put = (chunk: Data) => {
+        if (!started) {
+          if (typeof chunk === "string") this.protocol.sendText(chunk, false);
+          else this.protocol.sendBinary(chunk, false);
+          started = true;
+        } else {
+          this.protocol.sendContinuation(chunk, false);
+        }
+        this.flushOutput();
+      };
+      try {
+        if (Symbol.asyncIterator in fragments) {
+          for await (const chunk of fragments) {
+            put(chunk);
+            await this.writable();
+          }
+        } else {
+          for (const chunk of fragments as Iterable<Data>) put(chunk);
+        }
+        if (started) {
+          this.protocol.sendContinuation(new Uint8Array(0), true);
+          this.flushOutput();
+        }
+      } catch (err) {
+        // A message cut off mid-way can't be finished: fail rather than leave the peer waiting (1011).
+        if (started && this.protocol.state === "open") {
+          this.protocol.fail(1011, "error while sending a fragmented message");
+          this.afterInput();
+        }
+        throw this.sendError(err);
+      }
+      await this.writable();
+    };
+    const done = run();
+    const lock = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.sendLock = lock;
+    void lock.then(() => {
+      if (this.sendLock === lock) this.sendLock = null;
+    });
+    return done;
+  }
+
+  /**
+   * Write what the core produced; frames written in one turn of the event
+   * loop go out in one `writev`.
+   * @internal (broadcast queues frames on the core, then calls this)
+   */
+  flushOutput(): void {
+    const s = this.socket;
+    const bufs = this.protocol.dataToSend();
+    if (s.destroyed || s.writableEnded) return;
+    if (!this.corked && bufs.length > 0) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(uncork, this);
+    }
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      if (s.writableLength + b.length > this.writeLow) s.write(b, this.onWritten);
+      else s.write(b);
+    }
+  }
+
+  /** @internal Ends the cork started by `flush`. */
+  uncorkNow(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /** A promise that resolves once the write buffer is under the high water mark. */
+  private writable(): Promise<void> {
+    if (this.socket.writableLength <= this.writeHigh) return RESOLVED;
+    if (this.finished) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  private onWritten(): void {
+    if (this.drainWaiters.length !== 0 && this.socket.writableLength <= this.writeLow) this.wakeDrainWaiters();
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private sendError(err: unknown): unknown {
+    return err instanceof InvalidState && this.protocol.state !== "open" ? this.closedError() : err;
+  }
+
+  // ------------------------------------------------------------ ping / pong
+
+  /**
+   * Send a ping; resolves with the round-trip time in milliseconds when the
+   * matching pong arrives. A pong also answers every earlier ping. With no
+   * data, 4 random bytes are sent.
+   */
+  ping(data?: string | Uint8Array): Promise<number> {
+    const payload =
+      data === undefined
+        ? crypto.getRandomValues(Buffer.allocUnsafe(4))
+        : typeof data === "string"
+          ? Buffer.from(data, "utf8")
+          : data;
+    const key = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("latin1");
+    const waiters = (this.pingWaiters ??= new Map());
+    if (waiters.has(key)) return Promise.reject(new InvalidState("already waiting for a pong with the same data"));
+    try {
+      this.protocol.sendPing(payload);
+    } catch (err) {
+      return Promise.reject(this.sendError(err));
+    }
+    this.flushOutput();
+    return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
+  }
+
+  /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). */
+  pong(data: string | Uint8Array = new Uint8Array(0)): Promise<void> {
+    try {
+      this.protocol.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+    } catch (err) {
+      return Promise.reject(this.sendError(err));
+    }
+    this.flushOutput();
+    return RESOLVED;
+  }
+
+  private onPong(data: Uint8Array): void {
+    const waiters = this.pingWaiters;
+    if (waiters === null) return;
+    const key = Buffer.from(data.buffer, data.byteOffset, data.length).toString("latin1");
+    if (!waiters.has(key)) return; // unsolicited pong: ignored (§5.5.3)
+    const now = performance.now();
+    // Pings are answered in order: a pong acknowledges every earlier ping too.
+    for (const [k, w] of waiters) {
+      waiters.delete(k);
+      const rtt = now - w.sentAt;
+      w.resolve(rtt);
+      if (k === key) {
+        this.latency = rtt;
+        break;
+      }
+    }
+  }
+
+  private scheduleKeepalive(): void {
+    if (this.pingInterval === null || this.finished) return;
+    this.keepaliveTimer = setTimeout(() => void this.keepalive(), this.pingInterval);
+    this.keepaliveTimer.unref();
+  }
+
+  private async keepalive(): Promise<void> {
+    if (this.protocol.state !== "open") return;
+    const pong = this.ping().then(
+      () => true,
+      () => false,
+    );
+    if (this.pingTimeout !== null) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.pingTimeout!);
+        timer.unref();
+      });
+      const ok = await Promise.race([pong, timeout]);
+      clearTimeout(timer);
+      if (!ok) {
+        if (this.protocol.state === "open") {
+          this.protocol.fail(1011, "keepalive ping timeout");
+          this.afterInput();
+        }
+        return;
+      }
+    } else if (!(await pong)) {
+      return;
+    }
+    this.scheduleKeepalive();
+  }
+
+  // ----------------------------------------------------------------- closing
+
+  /**
+   * Start the closing handshake with `code` and `reason` (default 1000) and
+   * wait until the TCP connection is closed. Closing a closed connection
+   * does nothing.
+   */
+  async close(code = 1000, reason = ""): Promise<void> {
+    if (this.protocol.state === "open") {
+      this.protocol.sendClose(code, reason);
+      this.afterInput();
+    }
+    await this.closed;
+  }
+
+  /**
+   * Fail the connection at once with `code` (e.g. 1001 going away): send a
+   * close frame if none was sent and end the TCP connection without waiting
+   * for the peer's.
+   */
+  fail(code: number, reason = ""): void {
+    if (this.finished) return;
+    this.protocol.fail(code, reason);
+    this.afterInput();
+  }
+
+  /** Drop the TCP connection now, without a closing handshake. */
+  abort(): void {
+    this.socket.destroy();
+  }
+
+  private startCloseTimer(): void {
+    if (this.closeTimer !== null || this.finished) return;
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  private endTransport(): void {
+    const s = this.socket;
+    if (!s.writableEnded && !s.destroyed) {
+      if (this.corked) this.uncorkNow();
+      s.end();
+    }
+    // The peer should now close its side; if it doesn't, drop the connection.
+    this.startCloseTimer();
+  }
+
+  /** The error that `recv`/`send` raise once closed. */
+  private closedError(): ConnectionClosed {
+    return connectionClosed(this.protocol.closeRcvd, this.protocol.closeSent, this.protocol.failure ?? this.socketError ?? undefined);
+  }
+
+  /** The socket closed: settle everything that waits. */
+  private finish(): void {
+    if (this.finished) return;
+    if (!this.protocol.eofReceived) this.protocol.receiveEof();
+    // Deliver anything still in the core's queue before closing the books.
+    let ev: ProtocolEvent | undefined;
+    while ((ev = this.protocol.nextEvent()) !== undefined) {
+      if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
+    }
+    this.finished = true;
+    if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    const err = this.closedError();
+    for (const w of this.recvWaiters.splice(0)) w.reject(err);
+    for (const w of this.drainWaiters.splice(0)) w.reject(err);
+    if (this.pingWaiters !== null) {
+      for (const w of this.pingWaiters.values()) w.reject(err);
+      this.pingWaiters.clear();
+    }
+    this.protocol.extension?.dispose?.();
+    this.resolveClosed();
+  }
+
+  /** The close frames exchanged, once closed: what was received and sent. */
+  get closeFrames(): { rcvd: CloseInfo | null; sent: CloseInfo | null } {
+    return { rcvd: this.protocol.closeRcvd, sent: this.protocol.closeSent };
+  }
+}
+
+function uncork(conn: Connection): void {
+  conn.uncorkNow();
+}
