@@ -102,6 +102,7 @@ export class Protocol implements FrameSink {
   private _failure: ProtocolError | null = null;
   private _closeTransport = false;
   private _eofReceived = false;
+  private pendingFailure: ProtocolError | null = null;
 
   private events: ProtocolEvent[] = [];
   private eventHead = 0;
@@ -181,16 +182,47 @@ export class Protocol implements FrameSink {
    */
   receiveData(chunk: Uint8Array): void {
     if (this._eofReceived || this.parser.isStopped) return;
+    const eventsBefore = this.events.length;
     try {
       this.parser.push(chunk);
     } catch (err) {
-      this.failWith(err);
+      if (this.events.length > eventsBefore && this._state === "open") {
+        // Messages completed in this same chunk come first: the application
+        // gets a chance to answer them (an echo) before the close frame goes
+        // out — what Autobahn grades "OK" rather than "NON-STRICT" (3.2, 4.1.3,
+        // 5.15). Reading stops now; the adapter calls commitFailure() once
+        // the application has had its turn.
+        this._failure ??= toProtocolError(err);
+        this.pendingFailure = this._failure;
+        this.parser.stop();
+        this.pieces = [];
+      } else {
+        this.failWith(err);
+      }
     }
+  }
+
+  /**
+   * True when a peer violation was found after messages that arrived in the
+   * same chunk: the connection fails once the adapter calls
+   * {@link commitFailure} (after letting the application answer them).
+   */
+  get failurePending(): boolean {
+    return this.pendingFailure !== null;
+  }
+
+  /** Fail the connection for a pending violation (see {@link failurePending}). */
+  commitFailure(): void {
+    const err = this.pendingFailure;
+    if (err === null) return;
+    this.pendingFailure = null;
+    this.failWith(err);
   }
 
   /** The peer closed its side of the TCP connection (or it was reset). */
   receiveEof(): void {
     if (this._eofReceived) return;
+    this.commitFailure();
     this._eofReceived = true;
     this.parser.stop();
     // §7.1.5: with no close frame received, "_The WebSocket Connection Close
@@ -405,8 +437,10 @@ export class Protocol implements FrameSink {
     if (opcode === Opcode.PING) {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
       // frame in response, unless it already received a Close frame." and
-      // §5.5.3: the Pong "MUST have identical 'Application data'".
-      if (this._state === "open") this.writeFrame(Opcode.PONG, payload, true, 0);
+      // §5.5.3: the Pong "MUST have identical 'Application data'". A ping
+      // reaching here precedes the peer's close (nothing is read after it),
+      // so it is answered even when we already sent ours.
+      this.writeFrame(Opcode.PONG, payload, true, 0);
       this.events.push({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
       this.events.push({ type: "pong", data: payload });
@@ -442,10 +476,7 @@ export class Protocol implements FrameSink {
   }
 
   private failWith(err: unknown): void {
-    const error =
-      err instanceof ProtocolError
-        ? err
-        : new ProtocolError(`internal error: ${err instanceof Error ? err.message : String(err)}`, "WS_ERR_INTERNAL", 1011);
+    const error = toProtocolError(err);
     this._failure ??= error;
     this.parser.stop();
     this.pieces = [];
@@ -481,6 +512,12 @@ export class Protocol implements FrameSink {
   private checkOpen(): void {
     if (this._state !== "open") throw new InvalidState(`connection is ${this._state}`);
   }
+}
+
+/** Peer violations are ProtocolErrors; anything else thrown while reading is our bug: 1011. */
+function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  return new ProtocolError(`internal error: ${err instanceof Error ? err.message : String(err)}`, "WS_ERR_INTERNAL", 1011);
 }
 
 function invalidUtf8(): ProtocolError {

@@ -185,6 +185,14 @@ export class Connection implements AsyncIterable<Data> {
       else if (ev.type === "fragment") this.deliver(ev.data);
       else if (ev.type === "pong") this.onPong(ev.data);
     }
+    if (p.failurePending) {
+      // Let the application answer the messages that came with the
+      // violation (its microtasks run first), then fail the connection.
+      setImmediate(() => {
+        p.commitFailure();
+        this.afterInput();
+      });
+    }
     if (p.closeTransport) this.endTransport();
     else if (p.closeExpected) this.startCloseTimer();
   }

@@ -123,6 +123,36 @@ describe("Protocol: failures (each with its close code)", () => {
     expect(s.failure?.code).toBe("WS_ERR_INVALID_OPCODE");
   });
 
+  it("a violation in the same chunk as complete messages waits for commitFailure (the app may answer first)", () => {
+    const s = new Protocol("server");
+    s.receiveData(Buffer.concat([rawFrame(1, enc("valid")), rawFrame(1, enc("x"), { rsv: 0x20 }), rawFrame(9, bytesOf())]));
+    expect(drain(s)).toEqual([{ type: "message", data: "valid" }]);
+    expect(s.failurePending).toBe(true);
+    expect(s.failure?.closeCode).toBe(1002);
+    expect(s.dataToSend()).toEqual([]); // no pong: nothing after the violation is read
+    s.sendText("valid"); // the echo goes out first...
+    s.commitFailure(); // ...then the close
+    const out = Buffer.concat(s.dataToSend());
+    expect(out.subarray(0, 7).toString("hex")).toBe("810576616c6964");
+    expect(out.readUInt16BE(9)).toBe(1002);
+    expect(s.closeTransport).toBe(true);
+  });
+
+  it("a violation alone in its chunk fails at once", () => {
+    const s = new Protocol("server");
+    s.receiveData(rawFrame(1, enc("x"), { rsv: 0x20 }));
+    expect(s.failurePending).toBe(false);
+    expect(closeCodeOf(s.dataToSend())).toBe(1002);
+  });
+
+  it("EOF commits a pending failure", () => {
+    const s = new Protocol("server");
+    s.receiveData(Buffer.concat([rawFrame(1, enc("a")), rawFrame(0x3, bytesOf())]));
+    s.receiveEof();
+    expect(s.failurePending).toBe(false);
+    expect(s.closeSent?.code).toBe(1002);
+  });
+
   it("nothing is read after a failure", () => {
     const s = new Protocol("server");
     s.receiveData(rawFrame(0x3, bytesOf()));
@@ -194,12 +224,12 @@ describe("Protocol: closing handshake (§7)", () => {
     expect(() => s.sendClose()).toThrow(InvalidState);
   });
 
-  it("does not answer pings once closing, still delivers data while waiting for the peer's close", () => {
+  it("after sending its close, still answers pings (§5.5.2) and delivers data until the peer's close", () => {
     const s = new Protocol("server");
     s.sendClose(1000);
     s.dataToSend();
     s.receiveData(Buffer.concat([rawFrame(9, enc("p")), rawFrame(1, enc("late"))]));
-    expect(s.dataToSend()).toEqual([]);
+    expect(Buffer.concat(s.dataToSend()).toString("hex")).toBe("8a0170");
     expect(drain(s).map((e) => e.type)).toEqual(["ping", "message"]);
   });
 
