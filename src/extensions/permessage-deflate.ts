@@ -75,6 +75,14 @@ export interface DeflateOptions {
   level?: number;
   /** Messages smaller than this many bytes are sent uncompressed. */
   threshold?: number;
+  /**
+   * The largest window our compressor uses, 8..15, whatever the negotiated
+   * limit allows (a smaller window is always valid for the peer's inflater:
+   * the `*_max_window_bits` parameters are upper bounds, RFC 7692 §7.1.2).
+   * Default 12 on the client, so it compresses fast with any server;
+   * unset on the server, whose window is `serverMaxWindowBits`.
+   */
+  compressionWindowBits?: number;
 }
 
 /**
@@ -112,6 +120,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<DeflateOptions> = Object.freeze({
 /** Client defaults: Chromium's offer (`permessage-deflate; client_max_window_bits`). */
 export const DEFAULT_CLIENT_OPTIONS: Readonly<DeflateOptions> = Object.freeze({
   clientMaxWindowBits: true,
+  compressionWindowBits: 12,
   memLevel: 8,
   level: 6,
   threshold: 64,
@@ -199,6 +208,8 @@ interface ResolvedOptions {
   memLevel: number;
   level: number;
   threshold: number;
+  /** Upper bound of our compressor's window (15: the negotiated one). */
+  compressionWindowBits: number;
 }
 
 /** Fill in defaults and check ranges; a bad option is the caller's mistake (RangeError). */
@@ -209,6 +220,7 @@ function resolveOptions(options: DeflateOptions, defaults: Readonly<DeflateOptio
   checkInt("memLevel", o.memLevel, 1, 9, false);
   checkInt("level", o.level, -1, 9, false);
   checkInt("threshold", o.threshold, 0, Number.MAX_SAFE_INTEGER, false);
+  checkInt("compressionWindowBits", o.compressionWindowBits, 8, 15, true);
   return {
     serverNoContextTakeover: o.serverNoContextTakeover === true,
     clientNoContextTakeover: o.clientNoContextTakeover === true,
@@ -218,6 +230,7 @@ function resolveOptions(options: DeflateOptions, defaults: Readonly<DeflateOptio
     // zlib's Z_DEFAULT_COMPRESSION (-1) is level 6: one name for one encoding (sharingKey).
     level: o.level === -1 ? 6 : (o.level as number),
     threshold: o.threshold as number,
+    compressionWindowBits: o.compressionWindowBits ?? 15,
   };
 }
 
@@ -282,7 +295,7 @@ export function serverDeflateFactory(options: DeflateOptions = {}): ServerExtens
       const extension = new PerMessageDeflate({
         localNoContextTakeover: serverNoContextTakeover,
         remoteNoContextTakeover: clientNoContextTakeover,
-        localMaxWindowBits: serverBits,
+        localMaxWindowBits: Math.min(serverBits, o.compressionWindowBits),
         remoteMaxWindowBits: clientBits,
         memLevel: o.memLevel,
         level: o.level,
@@ -353,7 +366,7 @@ export function clientDeflateFactory(options: DeflateOptions = {}): ClientExtens
       return new PerMessageDeflate({
         localNoContextTakeover: o.clientNoContextTakeover || response.clientNoContextTakeover,
         remoteNoContextTakeover: response.serverNoContextTakeover,
-        localMaxWindowBits: clientBits,
+        localMaxWindowBits: Math.min(clientBits, o.compressionWindowBits),
         remoteMaxWindowBits: serverBits,
         memLevel: o.memLevel,
         level: o.level,
