@@ -1,0 +1,63 @@
+// @ts-check
+/**
+ * `ws` under test, the same two servers as ./wavesock.js, written the way
+ * ws's README does. Run it with WS_NO_BUFFER_UTIL=1 WS_NO_UTF_8_VALIDATE=1
+ * for "ws plain"; without them ws loads `bufferutil` / `utf-8-validate`
+ * when they can be required ("ws+addons").
+ *
+ *   node bench/servers/ws.js --mode echo|broadcast [--compression on|off] [--port 0]
+ */
+import { createRequire } from "node:module";
+import { WebSocketServer } from "ws";
+import { parseArgs, ready } from "./control.js";
+
+const args = parseArgs();
+const require = createRequire(import.meta.url);
+
+/** @param {string} name */
+function loadable(name) {
+  try {
+    require(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const wss = new WebSocketServer({
+  host: args.host,
+  port: args.port,
+  perMessageDeflate: args.compression,
+  maxPayload: 64 * 1024 * 1024,
+});
+
+/** @type {Set<import("ws").WebSocket>} */
+const subscribers = new Set();
+
+wss.on("connection", (ws, req) => {
+  ws.on("error", () => {});
+  if (args.mode === "echo") {
+    ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+  } else if ((req.url ?? "").startsWith("/pub")) {
+    ws.on("message", (data, isBinary) => {
+      for (const client of subscribers) {
+        if (client.readyState === client.OPEN) client.send(data, { binary: isBinary });
+      }
+    });
+  } else {
+    subscribers.add(ws);
+    ws.on("close", () => subscribers.delete(ws));
+  }
+});
+
+wss.on("listening", () => {
+  const address = wss.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  ready(port, {
+    impl: "ws",
+    mode: args.mode,
+    compression: args.compression,
+    bufferutil: !process.env["WS_NO_BUFFER_UTIL"] && loadable("bufferutil"),
+    utf8validate: !process.env["WS_NO_UTF_8_VALIDATE"] && loadable("utf-8-validate"),
+  });
+});
