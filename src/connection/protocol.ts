@@ -112,7 +112,8 @@ export class Protocol implements FrameSink {
   private frameOpcode = 0;
   private frameFin = false;
   private frameLength = 0;
-  private readonly control = new Uint8Array(125);
+  /** Payload of the control frame being received; allocated on the first one (idle connections never need it). */
+  private control: Uint8Array | null = null;
   private controlLength = 0;
   // The message being received.
   private msgOpcode = NO_MESSAGE;
@@ -361,7 +362,7 @@ export class Protocol implements FrameSink {
   /** @internal FrameSink: the next piece of the frame's payload. */
   onPayload(data: Uint8Array): void {
     if (isControlOpcode(this.frameOpcode)) {
-      this.control.set(data, this.controlLength);
+      (this.control ??= new Uint8Array(125)).set(data, this.controlLength);
       this.controlLength += data.length;
       return;
     }
@@ -387,7 +388,7 @@ export class Protocol implements FrameSink {
   /** @internal FrameSink: the frame is complete. */
   onFrameEnd(): void {
     if (isControlOpcode(this.frameOpcode)) {
-      this.handleControl(this.frameOpcode, this.control.slice(0, this.controlLength));
+      this.handleControl(this.frameOpcode, this.controlLength === 0 ? EMPTY : this.control!.slice(0, this.controlLength));
     } else if (this.streaming && !this.msgCompressed) {
       this.emitFragment();
     } else if (this.frameFin) {

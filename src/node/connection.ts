@@ -74,14 +74,10 @@ export class Connection implements AsyncIterable<Data> {
   readonly response: HttpResponse;
   /** The negotiated subprotocol, or null. */
   readonly subprotocol: string | null;
-  /** The peer's address, e.g. `127.0.0.1` or `::1`. */
-  readonly remoteAddress: string | undefined;
-  /** The peer's port. */
-  readonly remotePort: number | undefined;
   /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
   latency = 0;
-  /** Resolves once the TCP connection is closed. Never rejects. */
-  readonly closed: Promise<void>;
+  /** @internal Called once the connection is closed (the server's bookkeeping). */
+  onClosed: ((conn: Connection) => void) | null = null;
 
   private readonly maxQueue: number | null;
   private readonly writeHigh: number;
@@ -102,7 +98,9 @@ export class Connection implements AsyncIterable<Data> {
   private closeTimer: NodeJS.Timeout | null = null;
   private socketError: Error | null = null;
   private finished = false;
-  private resolveClosed!: () => void;
+  // Created on first use: an idle connection nobody waits on keeps no promise.
+  private closedPromise: Promise<void> | null = null;
+  private resolveClosed: (() => void) | null = null;
 
   constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
     this.socket = socket;
@@ -110,15 +108,12 @@ export class Connection implements AsyncIterable<Data> {
     this.request = info.request;
     this.response = info.response;
     this.subprotocol = info.subprotocol;
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
     this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
     this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
     this.pingInterval = options.pingInterval === undefined ? 20_000 : options.pingInterval;
     this.pingTimeout = options.pingTimeout === undefined ? 20_000 : options.pingTimeout;
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.onWritten = this.onWritten.bind(this);
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
@@ -127,8 +122,27 @@ export class Connection implements AsyncIterable<Data> {
       this.socketError ??= err;
     });
     socket.on("close", () => this.finish());
-    socket.on("drain", () => this.wakeDrainWaiters());
+    // No 'drain' listener: senders held by the high water mark are woken by
+    // the callbacks of the writes that filled the buffer (`onWritten`).
     this.scheduleKeepalive();
+  }
+
+  /** Resolves once the TCP connection is closed. Never rejects. */
+  get closed(): Promise<void> {
+    if (this.closedPromise === null) {
+      this.closedPromise = this.finished ? Promise.resolve() : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
+  }
+
+  /** The peer's address, e.g. `127.0.0.1` or `::1` (read from the socket on first use). */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
   }
 
   /** "open", "closing" or "closed", as in RFC 6455. */
@@ -234,18 +248,17 @@ export class Connection implements AsyncIterable<Data> {
     return new Promise((resolve, reject) => this.recvWaiters.push({ resolve, reject }));
   }
 
-  /** Messages until the connection closes: ends on a normal close, throws `ConnectionClosedError` otherwise. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Data> {
-    for (;;) {
-      let message: Data;
-      try {
-        message = await this.recv();
-      } catch (err) {
-        if (err instanceof ConnectionClosedOK) return;
-        throw err;
-      }
-      yield message;
-    }
+  /**
+   * Messages until the connection closes: ends on a normal close, throws
+   * `ConnectionClosedError` otherwise. (A plain iterator object rather than
+   * an async generator: one promise per message and no suspended generator
+   * per idle connection.)
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Data> {
+    return {
+      next: () => this.recv().then(iterResult, iterEnd),
+      return: () => Promise.resolve(DONE),
+    };
   }
 
   // ----------------------------------------------------------------- writing
@@ -324,8 +337,16 @@ export class Connection implements AsyncIterable<Data> {
    * @internal (broadcast queues frames on the core, then calls this)
    */
   flushOutput(): void {
+    this.write(this.protocol.dataToSend());
+  }
+
+  /** @internal Write bytes that are not frames (the server's 101 response), corked with what follows. */
+  writeRaw(bytes: Uint8Array): void {
+    this.write([bytes]);
+  }
+
+  private write(bufs: Uint8Array[]): void {
     const s = this.socket;
-    const bufs = this.protocol.dataToSend();
     if (s.destroyed || s.writableEnded) return;
     if (!this.corked && bufs.length > 0) {
       this.corked = true;
@@ -518,15 +539,19 @@ export class Connection implements AsyncIterable<Data> {
     this.finished = true;
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    const err = this.closedError();
-    for (const w of this.recvWaiters.splice(0)) w.reject(err);
-    for (const w of this.drainWaiters.splice(0)) w.reject(err);
-    if (this.pingWaiters !== null) {
-      for (const w of this.pingWaiters.values()) w.reject(err);
-      this.pingWaiters.clear();
+    if (this.recvWaiters.length + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
+      // Built only when somebody waits: an error captures a stack trace.
+      const err = this.closedError();
+      for (const w of this.recvWaiters.splice(0)) w.reject(err);
+      for (const w of this.drainWaiters.splice(0)) w.reject(err);
+      if (this.pingWaiters !== null) {
+        for (const w of this.pingWaiters.values()) w.reject(err);
+        this.pingWaiters.clear();
+      }
     }
     this.protocol.extension?.dispose?.();
-    this.resolveClosed();
+    this.resolveClosed?.();
+    this.onClosed?.(this);
   }
 
   /** The close frames exchanged, once closed: what was received and sent. */
@@ -537,4 +562,15 @@ export class Connection implements AsyncIterable<Data> {
 
 function uncork(conn: Connection): void {
   conn.uncorkNow();
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+function iterResult(value: Data): IteratorYieldResult<Data> {
+  return { done: false, value };
+}
+
+function iterEnd(err: unknown): IteratorReturnResult<undefined> {
+  if (err instanceof ConnectionClosedOK) return DONE;
+  throw err;
 }

@@ -102,8 +102,10 @@ export class Server {
   private readonly handler: Handler;
   private readonly options: ServerOptions;
   private readonly handshakeOptions: ServerHandshakeOptions;
-  private readonly handlers = new Set<Promise<void>>();
-  private readonly pending = new Set<net.Socket>();
+  private activeHandlers = 0;
+  private handlersIdle: (() => void) | null = null;
+  /** @internal Sockets still in their opening handshake. */
+  readonly pendingSockets = new Set<net.Socket>();
   private closing: Promise<void> | null = null;
   private readonly ownsServer: boolean;
 
@@ -145,32 +147,7 @@ export class Server {
   handleSocket(socket: net.Socket): void {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
-    const parser = new RequestHeadParser(this.options.headLimits);
-    this.pending.add(socket);
-    const timer = this.openTimer(socket);
-    const onData = (chunk: Buffer) => {
-      let request: HttpRequest | null;
-      try {
-        request = parser.push(chunk);
-      } catch (err) {
-        cleanup();
-        this.reject(socket, err);
-        return;
-      }
-      if (request === null) return;
-      cleanup();
-      socket.pause();
-      void this.upgrade(socket, request, parser.rest, timer);
-    };
-    const cleanup = () => {
-      socket.off("data", onData);
-    };
-    socket.on("data", onData);
-    socket.on("error", () => socket.destroy());
-    socket.once("close", () => {
-      clearTimeout(timer);
-      this.pending.delete(socket);
-    });
+    new PendingHandshake(this, socket, this.options.headLimits, this.options.openTimeout ?? 10_000);
   }
 
   /**
@@ -180,32 +157,21 @@ export class Server {
   handleUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
-    this.pending.add(socket);
-    socket.on("error", () => socket.destroy());
-    const timer = this.openTimer(socket);
-    socket.once("close", () => {
-      clearTimeout(timer);
-      this.pending.delete(socket);
-    });
+    const pending = new PendingHandshake(this, socket, undefined, this.options.openTimeout ?? 10_000, false);
     let request: HttpRequest;
     try {
       request = requestFromNode(req);
     } catch (err) {
+      pending.detach();
       this.reject(socket, err);
       return;
     }
-    void this.upgrade(socket, request, head, timer);
-  }
-
-  private openTimer(socket: net.Socket): NodeJS.Timeout {
-    const t = setTimeout(() => socket.destroy(), this.options.openTimeout ?? 10_000);
-    t.unref();
-    return t;
+    void this.upgrade(pending, request, head);
   }
 
   private refuseIfFull(socket: net.Socket): boolean {
     const max = this.options.maxConnections;
-    if (this.closing === null && (max === undefined || max === null || this.connections.size + this.pending.size < max)) {
+    if (this.closing === null && (max === undefined || max === null || this.connections.size + this.pendingSockets.size < max)) {
       return false;
     }
     socket.on("error", () => socket.destroy());
@@ -222,7 +188,9 @@ export class Server {
     };
   }
 
-  private async upgrade(socket: net.Socket, request: HttpRequest, rest: Uint8Array, timer: NodeJS.Timeout): Promise<void> {
+  /** @internal The request head is in: answer it, and upgrade if all is well. */
+  async upgrade(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
+    const socket = pending.socket;
     const pc = this.pendingConnection(socket);
     let response: HttpResponse;
     let result: ReturnType<typeof acceptRequest> | null = null;
@@ -254,37 +222,67 @@ export class Server {
       socket.end(serializeResponse(withClose(response)));
       return;
     }
-    clearTimeout(timer);
-    this.pending.delete(socket);
-    socket.write(serializeResponse(response));
+    // The connection is open: drop everything the handshake needed.
+    pending.detach();
     const protocol = new Protocol("server", {
       maxSize: this.options.maxSize === undefined ? 1024 * 1024 : this.options.maxSize,
       extensions: result.extensions,
     });
     const conn = new Connection(socket, protocol, { request, response, subprotocol: result.subprotocol }, this.options);
+    // The 101 goes out corked with whatever the handler sends in this turn.
+    conn.writeRaw(serializeResponse(response));
     this.connections.add(conn);
-    void conn.closed.then(() => this.connections.delete(conn));
+    conn.onClosed = this.forget;
     if (rest.length > 0) conn.receive(rest);
     socket.resume();
     this.runHandler(conn);
   }
 
+  private readonly forget = (conn: Connection) => {
+    this.connections.delete(conn);
+  };
+
+  /**
+   * Run the handler; close with 1000 when it returns, 1011 when it throws.
+   * Promise callbacks rather than an async function: an async function
+   * suspended for the whole life of every connection keeps its frame.
+   */
   private runHandler(conn: Connection): void {
-    const run = (async () => {
-      try {
-        await this.handler(conn);
-        await conn.close(1000);
-      } catch (err) {
-        if (!(err instanceof ConnectionClosed)) {
-          this.logError("connection handler failed", err);
-          // §7.4.1: 1011 "encountered an unexpected condition".
-          if (conn.state === "open") conn.fail(1011, "internal error");
-        }
-        await conn.close().catch(() => undefined);
-      }
-    })();
-    this.handlers.add(run);
-    void run.then(() => this.handlers.delete(run));
+    this.activeHandlers++;
+    let result: unknown;
+    try {
+      result = this.handler(conn);
+    } catch (err) {
+      this.handlerFailed(conn, err);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => this.handlerDone(conn),
+      (err: unknown) => this.handlerFailed(conn, err),
+    );
+  }
+
+  private handlerDone(conn: Connection): void {
+    if (conn.state === "open") conn.close(1000).catch(noop);
+    void conn.closed.then(() => this.handlerEnded());
+  }
+
+  private handlerFailed(conn: Connection, err: unknown): void {
+    if (!(err instanceof ConnectionClosed)) {
+      this.logError("connection handler failed", err);
+      // §7.4.1: 1011 "encountered an unexpected condition".
+      if (conn.state === "open") conn.fail(1011, "internal error");
+    }
+    this.handlerDone(conn);
+  }
+
+  private handlerEnded(): void {
+    if (--this.activeHandlers === 0 && this.handlersIdle !== null) this.handlersIdle();
+  }
+
+  /** @internal Answer a broken handshake with its HTTP status and close. */
+  rejectHandshake(socket: net.Socket, err: unknown): void {
+    this.reject(socket, err);
   }
 
   private reject(socket: net.Socket, err: unknown): void {
@@ -310,19 +308,82 @@ export class Server {
         if (!this.ownsServer || !this.server.listening) resolve();
         else this.server.close(() => resolve());
       });
-      for (const s of this.pending) s.destroy();
+      for (const s of this.pendingSockets) s.destroy();
       if (options.closeConnections !== false) {
         for (const conn of this.connections) {
           // §7.4.1: 1001 "indicates that an endpoint is "going away", such as a server going down".
           void conn.close(options.code ?? 1001, options.reason ?? "").catch(() => undefined);
         }
       }
-      await Promise.all([...this.handlers]);
-      await Promise.all([...this.connections].map((c) => c.closed));
+      if (this.activeHandlers > 0) await new Promise<void>((resolve) => (this.handlersIdle = resolve));
+      await Promise.all(Array.from(this.connections, (c) => c.closed));
       await listening;
     })();
     return this.closing;
   }
+}
+
+/**
+ * A socket in its opening handshake: reads the request head (bounded), and
+ * drops the socket when `openTimeout` passes first. An object rather than
+ * closures, so that everything it holds is released by {@link detach} once
+ * the connection is open.
+ */
+class PendingHandshake {
+  readonly socket: net.Socket;
+  private readonly server: Server;
+  private parser: RequestHeadParser | null;
+  private timer: NodeJS.Timeout | null;
+
+  constructor(server: Server, socket: net.Socket, limits: HeadLimits | undefined, openTimeout: number, read = true) {
+    this.server = server;
+    this.socket = socket;
+    this.parser = read ? new RequestHeadParser(limits) : null;
+    this.onData = this.onData.bind(this);
+    this.onClose = this.onClose.bind(this);
+    this.timer = setTimeout(() => socket.destroy(), openTimeout);
+    this.timer.unref();
+    server.pendingSockets.add(socket);
+    if (read) socket.on("data", this.onData);
+    socket.on("error", destroySocket);
+    socket.once("close", this.onClose);
+  }
+
+  private onData(chunk: Buffer): void {
+    let request: HttpRequest | null;
+    try {
+      request = this.parser!.push(chunk);
+    } catch (err) {
+      this.socket.off("data", this.onData);
+      this.server.rejectHandshake(this.socket, err);
+      return;
+    }
+    if (request === null) return;
+    this.socket.off("data", this.onData);
+    this.socket.pause();
+    void this.server.upgrade(this, request, this.parser!.rest);
+  }
+
+  private onClose(): void {
+    this.detach();
+  }
+
+  /** Stop handling the socket as a pending handshake (it is open, refused or closed). */
+  detach(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.parser = null;
+    this.server.pendingSockets.delete(this.socket);
+    this.socket.off("data", this.onData);
+    this.socket.off("error", destroySocket);
+    this.socket.off("close", this.onClose);
+  }
+}
+
+function noop(): void {}
+
+function destroySocket(this: net.Socket): void {
+  this.destroy();
 }
 
 function withClose(response: HttpResponse): HttpResponse {
