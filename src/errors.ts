@@ -162,9 +162,21 @@ export function isCloseOK(rcvd: CloseInfo | null, sent: CloseInfo | null): boole
   return ok(rcvd) && ok(sent);
 }
 
-/** Build the right {@link ConnectionClosed} subclass for a finished close. */
+/**
+ * Build the right {@link ConnectionClosed} subclass for a finished close.
+ * A `ConnectionClosedOK` is how iteration learns that a connection ended
+ * normally — control flow, on every close — so it is built without a stack
+ * trace, whose capture would cost more than the rest of the close.
+ */
 export function connectionClosed(rcvd: CloseInfo | null, sent: CloseInfo | null, cause?: unknown): ConnectionClosed {
-  return isCloseOK(rcvd, sent) ? new ConnectionClosedOK(rcvd, sent, cause) : new ConnectionClosedError(rcvd, sent, cause);
+  if (!isCloseOK(rcvd, sent)) return new ConnectionClosedError(rcvd, sent, cause);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new ConnectionClosedOK(rcvd, sent, cause);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function describeClose(rcvd: CloseInfo | null, sent: CloseInfo | null): string {

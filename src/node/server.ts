@@ -181,17 +181,23 @@ export class Server {
 
   private pendingConnection(socket: net.Socket): PendingConnection {
     return {
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
+      // Getters: reading the peer's address is a system call, made only if asked.
+      get remoteAddress() {
+        return socket.remoteAddress;
+      },
+      get remotePort() {
+        return socket.remotePort;
+      },
       socket,
-      respond: (status, text, headers) => rejectResponse(status, text, headers),
+      respond: rejectResponse,
     };
   }
 
   /** @internal The request head is in: answer it, and upgrade if all is well. */
   async upgrade(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
     const socket = pending.socket;
-    const pc = this.pendingConnection(socket);
+    const hooks = this.options.processRequest !== undefined || this.options.processResponse !== undefined;
+    const pc = hooks ? this.pendingConnection(socket) : (null as unknown as PendingConnection);
     let response: HttpResponse;
     let result: ReturnType<typeof acceptRequest> | null = null;
     try {
