@@ -196,7 +196,6 @@ export class Connection implements AsyncIterable<Data> {
     let ev: ProtocolEvent | undefined;
     while ((ev = p.nextEvent()) !== undefined) {
       if (ev.type === "message") this.deliver(ev.data);
-      else if (ev.type === "fragment") this.deliver(ev.data);
       else if (ev.type === "pong") this.onPong(ev.data);
     }
     if (p.failurePending) {

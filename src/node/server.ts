@@ -196,12 +196,12 @@ export class Server {
   /** @internal The request head is in: answer it, and upgrade if all is well. */
   async upgrade(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
     const socket = pending.socket;
-    const hooks = this.options.processRequest !== undefined || this.options.processResponse !== undefined;
-    const pc = hooks ? this.pendingConnection(socket) : (null as unknown as PendingConnection);
+    const { processRequest, processResponse } = this.options;
+    const pc = processRequest || processResponse ? this.pendingConnection(socket) : undefined;
     let response: HttpResponse;
     let result: ReturnType<typeof acceptRequest> | null = null;
     try {
-      const early = this.options.processRequest ? await this.options.processRequest(pc, request) : undefined;
+      const early = processRequest ? await processRequest(pc!, request) : undefined;
       if (early) {
         response = early;
       } else {
@@ -214,9 +214,7 @@ export class Server {
       result = null;
     }
     try {
-      if (this.options.processResponse) {
-        response = (await this.options.processResponse(pc, request, response)) || response;
-      }
+      if (processResponse) response = (await processResponse(pc!, request, response)) || response;
     } catch (err) {
       this.logError("processResponse failed", err);
       response = rejectResponse(500, "Internal Server Error\n");
