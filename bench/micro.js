@@ -315,3 +315,107 @@ for (const [kind, sample] of Object.entries(texts)) {
   });
   printTable(`UTF-8 validation, ${kind}`, utf8Columns, rows, 0, 3);
 }
+
+// ---------------------------------------------------------------------------
+// Frames and handshakes: ns per operation.
+
+/** @type {typeof import("../src/frame/serializer.js")} */
+const serializerModule = await import(pathToFileURL(path.join(dist, "frame", "serializer.js")).href);
+/** @type {typeof import("../src/connection/protocol.js")} */
+const protocolModule = await import(pathToFileURL(path.join(dist, "connection", "protocol.js")).href);
+/** @type {typeof import("../src/handshake/http.js")} */
+const httpModule = await import(pathToFileURL(path.join(dist, "handshake", "http.js")).href);
+/** @type {typeof import("../src/handshake/server.js")} */
+const serverHandshake = await import(pathToFileURL(path.join(dist, "handshake", "server.js")).href);
+const { serializeFrame } = serializerModule;
+const { Protocol } = protocolModule;
+const { randomMask } = maskModule;
+/** @type {{ frame(data: Uint8Array, options: Record<string, unknown>): Uint8Array[] }} */
+const WsSender = require(path.join(wsDir, "lib", "sender.js"));
+/** @type {new (options: Record<string, unknown>) => import("node:stream").Writable} */
+const WsReceiver = require(path.join(wsDir, "lib", "receiver.js"));
+
+/**
+ * @param {string} title
+ * @param {string[]} columns
+ * @param {{ label: string, runs: ((n: number) => void)[] }[]} rows
+ * @param {boolean} compare whether the first two columns are rivals (print their ratio)
+ */
+function printNsTable(title, columns, rows, compare = true) {
+  console.log(`\n### ${title} (ns per operation: median of ${REPEATS}, min–max; lower is better)\n`);
+  console.log(`| operation | ${columns.join(" | ")} |${compare ? ` ${columns[0]} / ${columns[1] ?? ""} |` : ""}`);
+  console.log(`|---|${columns.map(() => "---:").join("|")}|${compare ? "---:|" : ""}`);
+  for (const row of rows) {
+    const cells = measureRow(row.runs, 1).map((c) => ({ median: 1 / c.median, min: 1 / c.max, max: 1 / c.min }));
+    const ns = (/** @type {number} */ v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+    const shown = cells.map((c) => `${ns(c.median)} (${ns(c.min)}–${ns(c.max)})`);
+    const a = cells[0];
+    const b = cells[1];
+    const ratio = a && b ? `${(a.median / b.median).toFixed(2)}×` : "–";
+    console.log(`| ${row.label} | ${shown.join(" | ")} |${compare ? ` ${ratio} |` : ""}`);
+  }
+}
+
+const payload64 = randomBytes(64, 7);
+const payload1k = randomBytes(1024, 8);
+// 16 masked 64-byte binary frames in one chunk, as a server receives them.
+const clientSide = new Protocol("client", { maskSource: () => Uint8Array.of(1, 2, 3, 4) });
+for (let i = 0; i < 16; i++) clientSide.sendBinary(payload64);
+const chunk16 = Buffer.concat(clientSide.dataToSend());
+let frameSink = 0;
+printNsTable("Frames", ["wavesock", "ws"], [
+  {
+    label: "serialize 64 B, server (unmasked)",
+    runs: [
+      (n) => { for (let i = 0; i < n; i++) frameSink += serializeFrame(2, payload64).length; },
+      (n) => { for (let i = 0; i < n; i++) frameSink += WsSender.frame(payload64, { fin: true, opcode: 2, mask: false, readOnly: true, rsv1: false }).length; },
+    ],
+  },
+  {
+    label: "serialize 1 KiB, client (masked)",
+    runs: [
+      (n) => { for (let i = 0; i < n; i++) frameSink += serializeFrame(2, payload1k, { mask: randomMask }).length; },
+      (n) => { for (let i = 0; i < n; i++) frameSink += WsSender.frame(payload1k, { fin: true, opcode: 2, mask: true, readOnly: true, rsv1: false }).length; },
+    ],
+  },
+  {
+    label: "parse 16 × 64 B masked frames from one chunk (per chunk, copy included)",
+    runs: [
+      (n) => {
+        const p = new Protocol("server", { maxSize: null });
+        for (let i = 0; i < n; i++) {
+          p.receiveData(Buffer.from(chunk16));
+          while (p.nextEvent() !== undefined) frameSink++;
+        }
+      },
+      (n) => {
+        const r = new WsReceiver({ isServer: true, maxPayload: 0, skipUTF8Validation: false });
+        r.on("message", () => frameSink++);
+        for (let i = 0; i < n; i++) r.write(Buffer.from(chunk16));
+      },
+    ],
+  },
+]);
+if (frameSink === 0) throw new Error("no frames measured");
+
+const requestBytes = Buffer.from(
+  "GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n" +
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+);
+let hsSink = 0;
+printNsTable("Opening handshake (server side)", ["parse", "parse + validate + 101"], [
+  {
+    label: "a browser-like request",
+    runs: [
+      (n) => { for (let i = 0; i < n; i++) hsSink += new httpModule.RequestHeadParser().push(requestBytes)?.path.length ?? 0; },
+      (n) => {
+        for (let i = 0; i < n; i++) {
+          const req = new httpModule.RequestHeadParser().push(requestBytes);
+          if (req) hsSink += httpModule.serializeResponse(serverHandshake.acceptRequest(req).response).length;
+        }
+      },
+    ],
+  },
+], false);
+if (hsSink === 0) throw new Error("no handshake measured");
