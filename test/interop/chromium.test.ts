@@ -91,7 +91,7 @@ describe.skipIf(!haveChromium)("Chromium's WebSocket client ↔ wavesock server,
     it(`${name}: large messages both ways, compressed on the wire`, async () => {
       const { server, conns, wire } = await start(compression);
       const page = await openPage(server.port);
-      const extensions = await page.evaluate((url) => (window as unknown as { open_(u: string): Promise<string> }).open_(url), `ws://127.0.0.1:${server.port}/echo`);
+      const extensions = await page.evaluate((url) => (globalThis as unknown as { open_(u: string): Promise<string> }).open_(url), `ws://127.0.0.1:${server.port}/echo`);
       expect(extensions).toMatch(expected);
       // What Chromium offered, as the server saw it.
       expect(conns[0]!.request.headers["sec-websocket-extensions"]).toBe("permessage-deflate; client_max_window_bits");
@@ -102,7 +102,7 @@ describe.skipIf(!haveChromium)("Chromium's WebSocket client ↔ wavesock server,
         sent += text.length;
         const echoed = await page.evaluate(
           async (t) => {
-            const w = window as unknown as { ws: WebSocket; next(): Promise<unknown> };
+            const w = window as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
             w.ws.send(t);
             return w.next();
           },
@@ -112,14 +112,14 @@ describe.skipIf(!haveChromium)("Chromium's WebSocket client ↔ wavesock server,
       }
       const binary = Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
       const echoedBinary = await page.evaluate(async (b) => {
-        const w = window as unknown as { ws: WebSocket; next(): Promise<unknown> };
+        const w = window as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
         w.ws.send(new Uint8Array(b));
         return w.next();
       }, binary);
       expect(echoedBinary).toEqual(binary);
       sent += binary.length;
 
-      const closed = await page.evaluate(() => (window as unknown as { closeAndWait(c: number, r: string): Promise<unknown> }).closeAndWait(1000, "done"));
+      const closed = await page.evaluate(() => (globalThis as unknown as { closeAndWait(c: number, r: string): Promise<unknown> }).closeAndWait(1000, "done"));
       expect(closed).toEqual([1000, "done", true]);
       await conns[0]!.closed;
       expect(conns[0]!.closeCode).toBe(1000);
