@@ -102,7 +102,7 @@ describe.skipIf(!haveChromium)("Chromium's WebSocket client ↔ wavesock server,
         sent += text.length;
         const echoed = await page.evaluate(
           async (t) => {
-            const w = window as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
+            const w = globalThis as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
             w.ws.send(t);
             return w.next();
           },
@@ -112,7 +112,7 @@ describe.skipIf(!haveChromium)("Chromium's WebSocket client ↔ wavesock server,
       }
       const binary = Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
       const echoedBinary = await page.evaluate(async (b) => {
-        const w = window as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
+        const w = globalThis as unknown as { ws: { send(data: unknown): void }; next(): Promise<unknown> };
         w.ws.send(new Uint8Array(b));
         return w.next();
       }, binary);
