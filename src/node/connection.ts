@@ -490,6 +490,14 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   /**
+   * `await using ws = await connect(uri)`: the connection is closed (1000)
+   * when the block ends, like Python's `async with connect(uri) as ws`.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
    * Fail the connection at once with `code` (e.g. 1001 going away): send a
    * close frame if none was sent and end the TCP connection without waiting
    * for the peer's.

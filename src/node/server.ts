@@ -266,6 +266,11 @@ export class Server {
     );
   }
 
+  /** `await using server = await serve(handler)`: the server is closed when the block ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   private handlerDone(conn: Connection): void {
     if (conn.state === "open") conn.close(1000).catch(noop);
     void conn.closed.then(() => this.handlerEnded());

@@ -90,6 +90,17 @@ describe("serve + connect: messages", () => {
     await ws.close();
   });
 
+  it("disposes like Python's `async with`: Symbol.asyncDispose closes connection and server", async () => {
+    const server = await echoServer();
+    const ws = await connect(`ws://127.0.0.1:${server.port}`);
+    await ws[Symbol.asyncDispose]();
+    expect(ws.state).toBe("closed");
+    expect(ws.closeCode).toBe(1000);
+    const port = server.port;
+    await server[Symbol.asyncDispose]();
+    await expect(connect(`ws://127.0.0.1:${port}`)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   it("works over IPv6 loopback", async () => {
     const server = await echoServer({ host: "::1" });
     const ws = await connect(`ws://[::1]:${server.port}/`);
