@@ -1,9 +1,11 @@
 import * as http from "node:http";
+import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ConnectionClosed,
   ConnectionClosedError,
   ConnectionClosedOK,
+  InvalidHandshake,
   InvalidStatus,
   InvalidURI,
   attach,
@@ -348,6 +350,45 @@ describe("serve: the opening handshake", () => {
     peer.write("GET / HTTP/1.1\r\n");
     await peer.closed;
     expect(peer.socket.destroyed).toBe(true);
+  });
+
+  it("connect: a server that accepts TCP but never answers times out (openTimeout)", async () => {
+    const silent = net.createServer((socket) => socket.on("error", () => undefined));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const started = Date.now();
+    const err = await connect(`ws://127.0.0.1:${port}`, { openTimeout: 150 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidHandshake);
+    expect((err as InvalidHandshake).code).toBe("WS_ERR_OPEN_TIMEOUT");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    silent.close();
+  });
+
+  it("connect: a peer that is not a WebSocket server gives a typed error, not a crash", async () => {
+    const liar = net.createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n"));
+    });
+    const garbage = net.createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => socket.end("SSH-2.0-OpenSSH_9.2\r\n\r\n"));
+    });
+    const hangup = net.createServer((socket) => socket.destroy());
+    for (const [srv, code] of [
+      [liar, "WS_ERR_INVALID_ACCEPT"],
+      [garbage, "WS_ERR_INVALID_HTTP"],
+      [hangup, null],
+    ] as const) {
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      const port = (srv.address() as net.AddressInfo).port;
+      const err = await connect(`ws://127.0.0.1:${port}`).catch((e: unknown) => e);
+      if (code === null) expect(err).toBeInstanceOf(Error);
+      else {
+        expect(err).toBeInstanceOf(InvalidHandshake);
+        expect((err as InvalidHandshake).code).toBe(code);
+      }
+      srv.close();
+    }
   });
 
   it("connect refuses bad URIs with InvalidURI", async () => {
