@@ -121,6 +121,8 @@ export class Protocol implements FrameSink {
   private msgSize = 0;
   private msgIncremental = false;
   private pieces: Uint8Array[] = [];
+  /** The buffer a one-frame message split across chunks is unmasked into (see FrameSink.payloadTarget). */
+  private assembled: Uint8Array | null = null;
   private readonly validator = new Utf8Validator();
   // The message being sent in fragments (an opcode), or NO_MESSAGE.
   private sendingOpcode = NO_MESSAGE;
@@ -197,6 +199,7 @@ export class Protocol implements FrameSink {
         this.pendingFailure = this._failure;
         this.parser.stop();
         this.pieces = [];
+        this.assembled = null;
       } else {
         this.failWith(err);
       }
@@ -359,6 +362,17 @@ export class Protocol implements FrameSink {
     }
   }
 
+  /**
+   * @internal FrameSink: a frame's payload spans chunks. A one-frame message
+   * is assembled in place (the parser unmasks into it) instead of being
+   * concatenated at the end: one pass over the bytes fewer.
+   */
+  payloadTarget(length: number): Uint8Array | null {
+    if (!this.frameFin || this.frameOpcode === Opcode.CONTINUATION || isControlOpcode(this.frameOpcode)) return null;
+    if (this.streaming && !this.msgCompressed) return null;
+    return (this.assembled = Buffer.allocUnsafe(length));
+  }
+
   /** @internal FrameSink: the next piece of the frame's payload. */
   onPayload(data: Uint8Array): void {
     if (isControlOpcode(this.frameOpcode)) {
@@ -429,6 +443,12 @@ export class Protocol implements FrameSink {
   private takePieces(): Uint8Array {
     const pieces = this.pieces;
     this.pieces = [];
+    const assembled = this.assembled;
+    if (assembled !== null) {
+      // The pieces are consecutive views of it, already in place.
+      this.assembled = null;
+      return assembled;
+    }
     if (pieces.length === 1) return pieces[0]!;
     if (pieces.length === 0) return EMPTY;
     return Buffer.concat(pieces);
@@ -457,6 +477,7 @@ export class Protocol implements FrameSink {
     this.parser.stop();
     // A message cut short by the close is not delivered: it never completed.
     this.pieces = [];
+    this.assembled = null;
     this.msgOpcode = NO_MESSAGE;
     if (this._closeSent === null) {
       // §5.5.1: "If an endpoint receives a Close frame and did not previously
@@ -481,6 +502,7 @@ export class Protocol implements FrameSink {
     this._failure ??= error;
     this.parser.stop();
     this.pieces = [];
+    this.assembled = null;
     if (this._state === "open") {
       // §7.1.7: the endpoint "MAY send a Close frame" before closing the TCP connection.
       this.writeFrame(Opcode.CLOSE, serializeClosePayload(error.closeCode, truncateReason(error.message)), true, 0);

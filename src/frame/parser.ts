@@ -19,6 +19,13 @@
  * Only a header can straddle chunks and need copying: its (at most 14) bytes
  * are gathered in a fixed scratch buffer. Nothing is allocated per frame.
  *
+ * One exception to "never copies": a frame whose payload does not fit in the
+ * chunk its header came in must be copied to be contiguous anyway. For those,
+ * the sink may offer a buffer of the frame's length (`payloadTarget`); the
+ * parser then unmasks each piece straight into it — one pass over the bytes
+ * instead of unmask-in-place followed by the sink's concatenation — and
+ * reports views of that buffer.
+ *
  * The parser checks what can be checked from a header alone (§5.2, §5.5):
  * reserved bits, unknown opcodes, fragmented or oversized control frames, the
  * masking direction and the 64-bit length's top bit. Anything wrong throws a
@@ -26,7 +33,7 @@
  * an error the parser must not be fed again (the connection is failed).
  */
 import { ProtocolError } from "../errors.js";
-import { mask } from "./mask.js";
+import { mask, maskInto } from "./mask.js";
 import { isControlOpcode, isKnownOpcode } from "./opcodes.js";
 
 /** Receives what a {@link FrameParser} finds. Callbacks may throw `ProtocolError`. */
@@ -37,6 +44,12 @@ export interface FrameSink {
   onPayload(data: Uint8Array): void;
   /** The current frame's payload is complete. */
   onFrameEnd(): void;
+  /**
+   * Optional: called after `onFrameStart` for a frame whose payload is not in
+   * the current chunk. Return a buffer of at least `length` bytes to receive
+   * the unmasked payload (pieces are then views of it), or null.
+   */
+  payloadTarget?(length: number): Uint8Array | null;
 }
 
 /** How a {@link FrameParser} checks headers. */
@@ -68,6 +81,10 @@ export class FrameParser {
   private masked = false;
   private remaining = 0;
   private payloadPos = 0;
+  /** Where the current frame's payload is copied, when the sink gave a buffer. */
+  private target: Uint8Array | null = null;
+  /** The masking key rotated to the phase of the next piece (fused copy). */
+  private readonly phasedKey = new Uint8Array(4);
   private stopped = false;
 
   constructor(sink: FrameSink, options: FrameParserOptions) {
@@ -118,7 +135,7 @@ export class FrameParser {
       const size = headerSize(chunk[pos + 1]!);
       if (avail >= size) {
         // Fast path: the whole header is in this chunk.
-        this.startFrame(chunk, pos);
+        this.startFrame(chunk, pos, avail - size);
         return pos + size;
       }
     }
@@ -128,15 +145,18 @@ export class FrameParser {
       h[this.headerHave++] = chunk[pos++]!;
       if (this.headerHave >= 2 && this.headerHave === headerSize(h[1]!)) {
         this.headerHave = 0;
-        this.startFrame(h, 0);
+        this.startFrame(h, 0, chunk.length - pos);
         break;
       }
     }
     return pos;
   }
 
-  /** Decode and check a complete header at `buf[pos]`, then tell the sink. */
-  private startFrame(buf: Uint8Array, pos: number): void {
+  /**
+   * Decode and check a complete header at `buf[pos]`, then tell the sink.
+   * `available`: payload bytes that follow the header in the current chunk.
+   */
+  private startFrame(buf: Uint8Array, pos: number, available: number): void {
     const b0 = buf[pos]!;
     const b1 = buf[pos + 1]!;
     const fin = (b0 & 0x80) !== 0;
@@ -199,7 +219,11 @@ export class FrameParser {
     }
     this.remaining = length;
     this.payloadPos = 0;
+    this.target = null;
     this.sink.onFrameStart(fin, rsv, opcode, length);
+    if (length > available && this.sink.payloadTarget !== undefined && !this.stopped) {
+      this.target = this.sink.payloadTarget(length);
+    }
     if (length === 0) {
       if (!this.stopped) this.sink.onFrameEnd();
     } else {
@@ -207,9 +231,26 @@ export class FrameParser {
     }
   }
 
-  /** Unmask a payload piece in place and hand it to the sink. */
+  /** Unmask a payload piece (in place, or into the target) and hand it to the sink. */
   private deliver(view: Uint8Array): void {
-    if (this.masked) mask(view, this.key, this.payloadPos);
+    const target = this.target;
+    if (target !== null) {
+      const at = this.payloadPos;
+      if (this.masked) {
+        const k = this.key;
+        const pk = this.phasedKey;
+        pk[0] = k[at & 3]!;
+        pk[1] = k[(at + 1) & 3]!;
+        pk[2] = k[(at + 2) & 3]!;
+        pk[3] = k[(at + 3) & 3]!;
+        maskInto(view, pk, target, at);
+      } else {
+        target.set(view, at);
+      }
+      view = target.subarray(at, at + view.length);
+    } else if (this.masked) {
+      mask(view, this.key, this.payloadPos);
+    }
     this.payloadPos += view.length;
     this.remaining -= view.length;
     if (this.remaining === 0) this.state = HEADER;

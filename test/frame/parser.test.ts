@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ProtocolError } from "../../src/errors.js";
 import { FrameParser, type FrameSink } from "../../src/frame/parser.js";
 import { serializeFrame } from "../../src/frame/serializer.js";
-import { parseChunks, RecordingSink } from "./sink.js";
+import { parseChunks, RecordingSink, TargetSink } from "./sink.js";
 import { fromHex, vectors } from "./vectors.js";
 
 const bothWays = { expectMasked: false, allowedRsv: 0x40 };
@@ -192,6 +192,33 @@ describe("FrameParser: properties", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("(2'') a sink that takes split payloads into its own buffer gets the same frames, unmasked into it", () => {
+    let targetsSeen = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(frameArb, controlArb), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+        (frames, masked, rawCuts) => {
+          const bytes = Buffer.concat(
+            frames.flatMap((f) =>
+              serializeFrame(f.opcode, payloadOf(Math.min(f.length, 3000), f.seed), { fin: f.fin, rsv: f.rsv, mask: masked ? () => f.key : null }),
+            ),
+          );
+          const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const strip = (fs: ReturnType<typeof parseChunks>) => fs.map(({ pieces: _p, ...rest }) => rest);
+          const options = { expectMasked: masked, allowedRsv: 0x40 };
+          const sink = new TargetSink();
+          expect(strip(parseChunks(bytes, cuts, options, sink))).toEqual(strip(parseChunks(bytes, [], options)));
+          expect(sink.foreignPieces).toBe(0);
+          targetsSeen += sink.targets;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(targetsSeen).toBeGreaterThan(0); // the fused path did run
   });
 
   it("(2') one byte at a time yields the same frames", () => {

@@ -34,9 +34,28 @@ export class RecordingSink {
   }
 }
 
+/** A RecordingSink that offers a buffer for every frame split across chunks (the fused unmask-and-copy path). */
+export class TargetSink extends RecordingSink {
+  targets = 0;
+  /** Every payload piece must be a view of the target given for its frame. */
+  foreignPieces = 0;
+  private target: Uint8Array | null = null;
+  override onFrameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
+    this.target = null;
+    super.onFrameStart(fin, rsv, opcode, length);
+  }
+  payloadTarget(length: number): Uint8Array {
+    this.targets++;
+    return (this.target = new Uint8Array(length + 3)); // larger than asked is allowed
+  }
+  override onPayload(data: Uint8Array): void {
+    if (this.target !== null && data.buffer !== this.target.buffer) this.foreignPieces++;
+    super.onPayload(data);
+  }
+}
+
 /** Parse `bytes` split at `cuts` (sorted offsets) and return the recorded frames. */
-export function parseChunks(bytes: Uint8Array, cuts: number[], options: FrameParserOptions): RecordedFrame[] {
-  const sink = new RecordingSink();
+export function parseChunks(bytes: Uint8Array, cuts: number[], options: FrameParserOptions, sink: RecordingSink = new RecordingSink()): RecordedFrame[] {
   const parser = new FrameParser(sink, options);
   let prev = 0;
   for (const c of [...cuts, bytes.length]) {
