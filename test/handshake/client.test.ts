@@ -7,6 +7,7 @@ import type { ClientHandshakeOptions } from "../../src/handshake/client.js";
 import { RequestHeadParser, serializeResponse } from "../../src/handshake/http.js";
 import { acceptKey, acceptRequest, rejectResponse } from "../../src/handshake/server.js";
 import { parseURI } from "../../src/handshake/uri.js";
+import { refusal } from "./refusal.js";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -52,15 +53,6 @@ function response101(changes: Record<string, string | null> = {}): string {
   return `HTTP/1.1 101 Switching Protocols\r\n${lines.join("")}\r\n`;
 }
 
-function refusal(fn: () => unknown): InvalidHandshake {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidHandshake);
-    return err as InvalidHandshake;
-  }
-  throw new Error("expected InvalidHandshake, nothing was thrown");
-}
 
 describe("ClientHandshake.request", () => {
   it("writes the RFC 6455 §1.2 request", () => {

@@ -10,16 +10,8 @@ import {
   serializeExtensionHeader,
   tokenListIncludes,
 } from "../../src/handshake/headers.js";
+import { refusal } from "./refusal.js";
 
-function refusal(fn: () => unknown): InvalidHandshake {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidHandshake);
-    return err as InvalidHandshake;
-  }
-  throw new Error("expected InvalidHandshake, nothing was thrown");
-}
 
 describe("isToken", () => {
   it.each(["websocket", "permessage-deflate", "a!#$%&'*+-.^_`|~9Z"])("accepts %j", (s) => {

@@ -10,20 +10,11 @@ import {
   serializeResponse,
 } from "../../src/handshake/http.js";
 import type { HttpRequest, HttpResponse } from "../../src/handshake/http.js";
+import { refusal } from "./refusal.js";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
-/** Run `fn`, expecting an InvalidHandshake, and return it. */
-function refusal(fn: () => unknown): InvalidHandshake {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidHandshake);
-    return err as InvalidHandshake;
-  }
-  throw new Error("expected InvalidHandshake, nothing was thrown");
-}
 
 const parseRequest = (s: string, limits = {}) => new RequestHeadParser(limits).push(bytes(s));
 const parseResponse = (s: string, limits = {}) => new ResponseHeadParser(limits).push(bytes(s));

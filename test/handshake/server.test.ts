@@ -12,6 +12,7 @@ import {
   responseForError,
 } from "../../src/handshake/server.js";
 import type { ServerHandshakeOptions } from "../../src/handshake/server.js";
+import { refusal } from "./refusal.js";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
@@ -41,15 +42,6 @@ function request(changes: Record<string, string | null> = {}, method = "GET", ve
   return { method, path: req.path, version, headers };
 }
 
-function refusal(fn: () => unknown): InvalidHandshake {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidHandshake);
-    return err as InvalidHandshake;
-  }
-  throw new Error("expected InvalidHandshake, nothing was thrown");
-}
 
 function fakeExtension(name: string, params: ExtensionParam[] = []): MessageExtension & { params: ExtensionParam[] } {
   return {

@@ -183,6 +183,33 @@ export function expectText(actual: unknown, expected: string): void {
   expect(actual === expected).toBe(true);
 }
 
+/**
+ * Send the deflate workload through an echoing peer and check every echo: the
+ * mixed messages, an uncompressed message between compressed ones (RSV1 off
+ * must not disturb context takeover), and a fragmented compressed message;
+ * then check that fewer than half the payload bytes crossed the wire each way.
+ */
+export async function echoDeflateWorkload(conn: Connection): Promise<void> {
+  const recv = () => withTimeout(conn.recv(), "wavesock to receive an echo");
+  const work = deflateWorkload();
+  for (const m of work) {
+    await conn.send(m);
+    if (typeof m === "string") expectText(await recv(), m);
+    else expectBytes(await recv(), m);
+  }
+  const small = jsonLikeText(3000, 12);
+  await conn.send(small, { compress: false });
+  expectText(await recv(), small);
+  await conn.send(small);
+  expectText(await recv(), small);
+  const big = jsonLikeText(120_000, 9);
+  await conn.send([big.slice(0, 60_000), big.slice(60_000)]);
+  expectText(await recv(), big);
+  const total = payloadBytes(work) + big.length;
+  expect(conn.socket.bytesRead).toBeLessThan(total / 2);
+  expect(conn.socket.bytesWritten).toBeLessThan(total / 2);
+}
+
 /** Assert a peer's summary of a message ({type, length, sha256}, from the Python or Node peers) describes `data`. */
 export function expectSummary(summary: Record<string, unknown>, data: string | Uint8Array): void {
   expect(summary.error).toBeUndefined();
