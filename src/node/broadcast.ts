@@ -37,7 +37,7 @@ export function broadcast(connections: Iterable<Connection>, message: string | U
   let compressed: Map<string, Uint8Array[]> | null = null;
   let skipped = 0;
   for (const conn of connections) {
-    const p = conn.protocol;
+    const p = conn.core;
     if (!p.canSendFrames || conn.bufferedAmount > conn.writeHighWaterMark) {
       skipped++;
       continue;

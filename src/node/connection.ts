@@ -66,8 +66,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class Connection implements AsyncIterable<Data> {
   /** The underlying socket. */
   readonly socket: Socket;
-  /** The sans-IO state machine. */
-  readonly protocol: Protocol;
+  /**
+   * The sans-IO state machine. (Named `core`, not `protocol`: in `ws` and in
+   * browsers `protocol` is the negotiated subprotocol.)
+   * @internal
+   */
+  readonly core: Protocol;
   /** The opening handshake request. */
   readonly request: HttpRequest;
   /** The opening handshake response. */
@@ -104,7 +108,7 @@ export class Connection implements AsyncIterable<Data> {
 
   constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
     this.socket = socket;
-    this.protocol = protocol;
+    this.core = protocol;
     this.request = info.request;
     this.response = info.response;
     this.subprotocol = info.subprotocol;
@@ -147,19 +151,19 @@ export class Connection implements AsyncIterable<Data> {
 
   /** "open", "closing" or "closed", as in RFC 6455. */
   get state(): "open" | "closing" | "closed" {
-    return this.finished ? "closed" : this.protocol.state === "open" ? "open" : "closing";
+    return this.finished ? "closed" : this.core.state === "open" ? "open" : "closing";
   }
 
   /** The close code as the user sees it (the peer's, 1005 for none, 1006 for no close frame); undefined while open. */
   get closeCode(): number | undefined {
     if (this.state === "open") return undefined;
-    return this.protocol.closeRcvd?.code ?? (this.finished ? 1006 : undefined);
+    return this.core.closeRcvd?.code ?? (this.finished ? 1006 : undefined);
   }
 
   /** The close reason the peer gave; undefined while open. */
   get closeReason(): string | undefined {
     if (this.state === "open") return undefined;
-    return this.protocol.closeRcvd?.reason ?? (this.finished ? "" : undefined);
+    return this.core.closeRcvd?.reason ?? (this.finished ? "" : undefined);
   }
 
   /** `send` waits while more bytes than this wait to be written. */
@@ -180,18 +184,18 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   receive(chunk: Uint8Array): void {
-    this.protocol.receiveData(chunk);
+    this.core.receiveData(chunk);
     this.afterInput();
   }
 
   private receiveEof(): void {
-    this.protocol.receiveEof();
+    this.core.receiveEof();
     this.afterInput();
   }
 
   /** One turn of the adapter loop, after any input to the core. */
   private afterInput(): void {
-    const p = this.protocol;
+    const p = this.core;
     if (p.hasDataToSend) this.flushOutput();
     let ev: ProtocolEvent | undefined;
     while ((ev = p.nextEvent()) !== undefined) {
@@ -271,9 +275,9 @@ export class Connection implements AsyncIterable<Data> {
   send(message: Sendable, options?: { compress?: boolean }): Promise<void> {
     if (this.sendLock !== null) return this.sendLock.then(() => this.send(message, options));
     try {
-      if (typeof message === "string") this.protocol.sendText(message, true, options);
-      else if (message instanceof Uint8Array) this.protocol.sendBinary(message, true, options);
-      else if (message instanceof ArrayBuffer) this.protocol.sendBinary(new Uint8Array(message), true, options);
+      if (typeof message === "string") this.core.sendText(message, true, options);
+      else if (message instanceof Uint8Array) this.core.sendBinary(message, true, options);
+      else if (message instanceof ArrayBuffer) this.core.sendBinary(new Uint8Array(message), true, options);
       else return this.sendFragments(message);
     } catch (err) {
       return Promise.reject(this.sendError(err));
@@ -287,11 +291,11 @@ export class Connection implements AsyncIterable<Data> {
       let started = false;
       const put = (chunk: Data) => {
         if (!started) {
-          if (typeof chunk === "string") this.protocol.sendText(chunk, false);
-          else this.protocol.sendBinary(chunk, false);
+          if (typeof chunk === "string") this.core.sendText(chunk, false);
+          else this.core.sendBinary(chunk, false);
           started = true;
         } else {
-          this.protocol.sendContinuation(chunk, false);
+          this.core.sendContinuation(chunk, false);
         }
         this.flushOutput();
       };
@@ -305,13 +309,13 @@ export class Connection implements AsyncIterable<Data> {
           for (const chunk of fragments as Iterable<Data>) put(chunk);
         }
         if (started) {
-          this.protocol.sendContinuation(new Uint8Array(0), true);
+          this.core.sendContinuation(new Uint8Array(0), true);
           this.flushOutput();
         }
       } catch (err) {
         // A message cut off mid-way can't be finished: fail rather than leave the peer waiting (1011).
-        if (started && this.protocol.state === "open") {
-          this.protocol.fail(1011, "error while sending a fragmented message");
+        if (started && this.core.state === "open") {
+          this.core.fail(1011, "error while sending a fragmented message");
           this.afterInput();
         }
         throw this.sendError(err);
@@ -336,7 +340,7 @@ export class Connection implements AsyncIterable<Data> {
    * @internal (broadcast queues frames on the core, then calls this)
    */
   flushOutput(): void {
-    this.write(this.protocol.dataToSend());
+    this.write(this.core.dataToSend());
   }
 
   /** @internal Write bytes that are not frames (the server's 101 response), corked with what follows. */
@@ -383,7 +387,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private sendError(err: unknown): unknown {
-    return err instanceof InvalidState && this.protocol.state !== "open" ? this.closedError() : err;
+    return err instanceof InvalidState && this.core.state !== "open" ? this.closedError() : err;
   }
 
   // ------------------------------------------------------------ ping / pong
@@ -404,7 +408,7 @@ export class Connection implements AsyncIterable<Data> {
     const waiters = (this.pingWaiters ??= new Map());
     if (waiters.has(key)) return Promise.reject(new InvalidState("already waiting for a pong with the same data"));
     try {
-      this.protocol.sendPing(payload);
+      this.core.sendPing(payload);
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -415,7 +419,7 @@ export class Connection implements AsyncIterable<Data> {
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). */
   pong(data: string | Uint8Array = new Uint8Array(0)): Promise<void> {
     try {
-      this.protocol.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+      this.core.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -448,7 +452,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private async keepalive(): Promise<void> {
-    if (this.protocol.state !== "open") return;
+    if (this.core.state !== "open") return;
     const pong = this.ping().then(
       () => true,
       () => false,
@@ -462,8 +466,8 @@ export class Connection implements AsyncIterable<Data> {
       const ok = await Promise.race([pong, timeout]);
       clearTimeout(timer);
       if (!ok) {
-        if (this.protocol.state === "open") {
-          this.protocol.fail(1011, "keepalive ping timeout");
+        if (this.core.state === "open") {
+          this.core.fail(1011, "keepalive ping timeout");
           this.afterInput();
         }
         return;
@@ -482,8 +486,8 @@ export class Connection implements AsyncIterable<Data> {
    * does nothing.
    */
   async close(code = 1000, reason = ""): Promise<void> {
-    if (this.protocol.state === "open") {
-      this.protocol.sendClose(code, reason);
+    if (this.core.state === "open") {
+      this.core.sendClose(code, reason);
       this.afterInput();
     }
     await this.closed;
@@ -504,7 +508,7 @@ export class Connection implements AsyncIterable<Data> {
    */
   fail(code: number, reason = ""): void {
     if (this.finished) return;
-    this.protocol.fail(code, reason);
+    this.core.fail(code, reason);
     this.afterInput();
   }
 
@@ -531,16 +535,16 @@ export class Connection implements AsyncIterable<Data> {
 
   /** The error that `recv`/`send` raise once closed. */
   private closedError(): ConnectionClosed {
-    return connectionClosed(this.protocol.closeRcvd, this.protocol.closeSent, this.protocol.failure ?? this.socketError ?? undefined);
+    return connectionClosed(this.core.closeRcvd, this.core.closeSent, this.core.failure ?? this.socketError ?? undefined);
   }
 
   /** The socket closed: settle everything that waits. */
   private finish(): void {
     if (this.finished) return;
-    if (!this.protocol.eofReceived) this.protocol.receiveEof();
+    if (!this.core.eofReceived) this.core.receiveEof();
     // Deliver anything still in the core's queue before closing the books.
     let ev: ProtocolEvent | undefined;
-    while ((ev = this.protocol.nextEvent()) !== undefined) {
+    while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
     }
     this.finished = true;
@@ -556,14 +560,14 @@ export class Connection implements AsyncIterable<Data> {
         this.pingWaiters.clear();
       }
     }
-    this.protocol.extension?.dispose?.();
+    this.core.extension?.dispose?.();
     this.resolveClosed?.();
     this.onClosed?.(this);
   }
 
   /** The close frames exchanged, once closed: what was received and sent. */
   get closeFrames(): { rcvd: CloseInfo | null; sent: CloseInfo | null } {
-    return { rcvd: this.protocol.closeRcvd, sent: this.protocol.closeSent };
+    return { rcvd: this.core.closeRcvd, sent: this.core.closeSent };
   }
 }
 
