@@ -15,5 +15,7 @@ export type { MaskSource } from "./frame/mask.js";
 export { isValidUtf8, Utf8Validator } from "./frame/utf8.js";
 export { isValidCloseCode, parseClosePayload, serializeClosePayload } from "./frame/close.js";
 export * from "./handshake/index.js";
+// The base class of RequestHeadParser and ResponseHeadParser (where push() and rest are documented).
+export type { HeadParser } from "./handshake/http.js";
 export * from "./extensions/index.js";
 export * from "./errors.js";

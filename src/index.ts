@@ -19,7 +19,15 @@ export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export type { CompressionOption } from "./node/compression.js";
 export type { DeflateOptions } from "./extensions/permessage-deflate.js";
-export type { HttpRequest, HttpResponse } from "./handshake/http.js";
+// The types the options above name, so that a user can name them too.
+export type {
+  ClientExtensionFactory,
+  ServerExtensionFactory,
+  ExtensionParam,
+  MessageExtension,
+} from "./extensions/types.js";
+export type { HttpRequest, HttpResponse, HeadLimits } from "./handshake/http.js";
+export type { ServerHandshakeOptions } from "./handshake/server.js";
 export { rejectResponse as respond } from "./handshake/server.js";
 export {
   WebSocketError,
