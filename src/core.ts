@@ -2,6 +2,7 @@
  * The sans-IO core of wavesock: no sockets, no timers. Bytes in, events and
  * bytes out — reusable by any runtime's adapter, and testable byte by byte.
  * @packageDocumentation
+ * @module wavesock/core
  */
 export { Protocol } from "./connection/protocol.js";
 export type { Role, ConnectionState, ProtocolEvent, ProtocolOptions, SendOptions } from "./connection/protocol.js";

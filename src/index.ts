@@ -8,6 +8,7 @@
  * The sans-IO core (frames, handshake, connection state machine, extensions)
  * is exported separately from `wavesock/core`.
  * @packageDocumentation
+ * @module wavesock
  */
 export { serve, attach, Server } from "./node/server.js";
 export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
