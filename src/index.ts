@@ -8,6 +8,7 @@
  * The sans-IO core (frames, handshake, connection state machine, extensions)
  * is exported separately from `wavesock/core`.
  * @packageDocumentation
+ * @module wavesock
  */
 export { serve, attach, Server } from "./node/server.js";
 export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
@@ -19,7 +20,15 @@ export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export type { CompressionOption } from "./node/compression.js";
 export type { DeflateOptions } from "./extensions/permessage-deflate.js";
-export type { HttpRequest, HttpResponse } from "./handshake/http.js";
+// The types the options above name, so that a user can name them too.
+export type {
+  ClientExtensionFactory,
+  ServerExtensionFactory,
+  ExtensionParam,
+  MessageExtension,
+} from "./extensions/types.js";
+export type { HttpRequest, HttpResponse, HeadLimits } from "./handshake/http.js";
+export type { ServerHandshakeOptions } from "./handshake/server.js";
 export { rejectResponse as respond } from "./handshake/server.js";
 export {
   WebSocketError,

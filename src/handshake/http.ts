@@ -41,8 +41,20 @@ export interface HttpRequest {
   path: string;
   /** HTTP version without the `HTTP/` prefix: `"1.1"`. */
   version: string;
-  /** Header names in lower case; repeated headers joined with ", " (RFC 7230 §3.2.2). */
-  headers: Record<string, string>;
+  /**
+   * The request's header fields by **lower-case** name, repeated fields
+   * joined with ", " (RFC 7230 §3.2.2): `request.headers["origin"]`,
+   * `request.headers["sec-websocket-protocol"]`.
+   *
+   * Typed so that a mixed-case name does not compile:
+   * `request.headers["Origin"]` is a type error, because at run time it is
+   * always `undefined`. A name held in a `string` variable must be lower-cased
+   * first: `request.headers[name.toLowerCase() as Lowercase<string>]`. A field
+   * that was not sent is `undefined` (the type says `string`, as for any
+   * record, unless you compile with `noUncheckedIndexedAccess`). Read-only:
+   * changing it would not change what the handshake sees.
+   */
+  headers: Readonly<Record<Lowercase<string>, string>>;
 }
 
 /** An HTTP/1.1 response head, with a body when there is one. Compatible with `HttpResponseLike`. */
@@ -51,7 +63,14 @@ export interface HttpResponse {
   status: number;
   /** Reason phrase, e.g. `Switching Protocols` (may be empty). */
   reason: string;
-  /** Header names in lower case; repeated headers joined with ", ". */
+  /**
+   * Header fields, repeated ones joined with ", ". In a response that was
+   * received (a client's `ws.response`, `InvalidStatus.response`) every name
+   * is lower case: `response.headers["sec-websocket-extensions"]`. In one you
+   * build, names may be in any case; the handshake's own headers are
+   * lower case, so add to them in lower case to replace one rather than send
+   * it twice.
+   */
   headers: Record<string, string>;
   /** The body, when one is sent or was read. */
   body?: Uint8Array;
@@ -82,7 +101,7 @@ function malformed(message: string): InvalidHandshake {
  * The scanning and buffering shared by both head parsers; subclasses turn
  * the decoded head text into a request or a response.
  */
-abstract class HeadParser<T> {
+export abstract class HeadParser<T> {
   readonly #maxHeadSize: number;
   /** Header count limit, for `parseHead`. */
   protected readonly maxHeaders: number;

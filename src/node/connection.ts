@@ -106,6 +106,7 @@ export class Connection implements AsyncIterable<Data> {
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
 
+  /** @internal Made by {@link connect} and by a server for its handler. */
   constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
     this.socket = socket;
     this.core = protocol;

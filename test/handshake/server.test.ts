@@ -34,7 +34,7 @@ function parse(head: string): HttpRequest {
 /** The RFC request with headers replaced (`null` removes one). */
 function request(changes: Record<string, string | null> = {}, method = "GET", version = "1.1"): HttpRequest {
   const req = parse(RFC_REQUEST);
-  const headers = { ...req.headers };
+  const headers: Record<string, string> = { ...req.headers };
   for (const [name, value] of Object.entries(changes)) {
     if (value === null) delete headers[name];
     else headers[name] = value;
@@ -149,7 +149,7 @@ describe("acceptRequest", () => {
       ],
     });
     expect(refusal(() => acceptRequest(req)).code).toBe("WS_ERR_INVALID_HOST");
-    req.headers["host"] = "a";
+    (req.headers as Record<string, string>)["host"] = "a";
     expect(acceptRequest(req).response.status).toBe(101);
   });
 
