@@ -71,8 +71,8 @@ class Session {
     private readonly stdio: Stdio,
   ) {}
 
-  /** Print every message with `show` until the connection closes; resolve with how it closed. */
-  private async readAll(show: (message: Data) => void): Promise<ConnectionClosed> {
+  /** Print every message with `show` (waiting when it returns a promise) until the connection closes; resolve with how it closed. */
+  private async readAll(show: (message: Data) => void | Promise<void>): Promise<ConnectionClosed> {
     for (;;) {
       let message: Data;
       try {
@@ -83,7 +83,9 @@ class Session {
       }
       this.received++;
       this.onMessage?.();
-      show(message);
+      // A promise: the output is full. Not reading meanwhile holds the
+      // server back (maxQueue, then TCP) instead of buffering here.
+      await show(message);
     }
   }
 
@@ -199,13 +201,20 @@ class Session {
       if (ws.state === "open") void ws.close(1000).catch(() => undefined);
     });
     const done = this.readAll((message) => {
-      if (!stdout.destroyed) stdout.write(`${renderPlain(message)}\n`);
+      if (stdout.destroyed || stdout.write(`${renderPlain(message)}\n`)) return;
+      return new Promise<void>((resolve) => {
+        const go = () => {
+          stdout.off("drain", go).off("error", go).off("close", go);
+          resolve();
+        };
+        stdout.on("drain", go).on("error", go).on("close", go);
+      });
     });
-    const lines = readline.createInterface({ input: stdin, crlfDelay: Infinity, terminal: false });
+    const lines = new LineReader(stdin);
     void done.then(() => lines.close(), () => lines.close());
     try {
       try {
-        for await (const line of lines) {
+        for (let line = await lines.next(); line !== null; line = await lines.next()) {
           if (ws.state !== "open" || this.interruptedWith !== null) break;
           await ws.send(line);
         }
@@ -253,5 +262,51 @@ class Session {
     ]);
     clearTimeout(timer);
     this.onMessage = null;
+  }
+}
+
+/**
+ * Lines of a stream, read only as fast as they are taken: at most a chunk's
+ * worth plus {@link LineReader.HIGH} lines wait in memory. (Readline's own
+ * async iterator queues up to 1,024 lines of any length before it pauses
+ * the stream.)
+ */
+class LineReader {
+  static readonly HIGH = 16;
+  private readonly rl: readline.Interface;
+  private readonly queue: string[] = [];
+  private ended = false;
+  private wake: (() => void) | null = null;
+
+  constructor(input: NodeJS.ReadableStream) {
+    this.rl = readline.createInterface({ input, crlfDelay: Infinity, terminal: false });
+    this.rl.on("line", (line) => {
+      this.queue.push(line);
+      if (this.queue.length >= LineReader.HIGH) this.rl.pause();
+      this.wake?.();
+    });
+    this.rl.on("close", () => {
+      this.ended = true;
+      this.wake?.();
+    });
+  }
+
+  /** The next line, or null once the input ended (or {@link close} was called). */
+  async next(): Promise<string | null> {
+    while (this.queue.length === 0) {
+      if (this.ended) return null;
+      this.rl.resume();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = null;
+    }
+    const line = this.queue.shift()!;
+    if (this.queue.length < LineReader.HIGH / 4) this.rl.resume();
+    return line;
+  }
+
+  close(): void {
+    this.ended = true;
+    this.rl.close();
+    this.wake?.();
   }
 }

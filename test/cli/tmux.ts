@@ -17,12 +17,26 @@ function tmux(...args: string[]): string {
   return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8", cwd: ROOT });
 }
 
+let keeper = false;
+
+/**
+ * A session that lives as long as the file's tests: without one, killing a
+ * test's session (the last one) makes the tmux server exit, and the next
+ * test's new-session can race with that exit ("server exited unexpectedly").
+ */
+function ensureServer(): void {
+  if (keeper) return;
+  tmux("new-session", "-d", "-s", "keeper", "sleep", "3600");
+  keeper = true;
+}
+
 /** One tmux session running `wavesock ...args`; the pane prints `[exit N]` when the command ends. */
 export class Terminal {
   readonly name: string;
 
   constructor(args: string[]) {
     assertBuilt();
+    ensureServer();
     this.name = `cli${++sessions}`;
     const command = `${sh(process.execPath)} ${sh(CLI)} ${args.map(sh).join(" ")}; echo "[exit $?]"; sleep 600`;
     tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", this.name, "sh", "-c", command);
@@ -72,7 +86,8 @@ export class Terminal {
 
 /** Stop this file's tmux server (afterAll). */
 export function killTmuxServer(): void {
-  if (!HAVE_TMUX) return;
+  if (!keeper) return;
+  keeper = false;
   try {
     tmux("kill-server");
   } catch {
