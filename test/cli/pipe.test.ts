@@ -154,6 +154,15 @@ describe("piped output", () => {
 });
 
 describe("exit codes", () => {
+  it("0 when the server goes away (server.close(): 1001) while stdin is still open", async () => {
+    const server = await start(listen);
+    const cli = new CliProcess([`${server.url}/away`]);
+    await server.peer("/away");
+    await server.close();
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.stderr).toBe("");
+  });
+
   it("3 when the server closes with another code (4001), and stderr says so", async () => {
     const server = await start(async (peer) => {
       await peer.ws.close(4001, "nope");
