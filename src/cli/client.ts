@@ -63,7 +63,6 @@ export async function runClient(command: ClientCommand, stdio: Stdio): Promise<n
 class Session {
   /** Set by a signal: the exit code wins over the one the close would give. */
   private interruptedWith: number | null = null;
-  private received = 0;
   private onMessage: (() => void) | null = null;
 
   constructor(
@@ -81,7 +80,6 @@ class Session {
         if (err instanceof ConnectionClosed) return err;
         throw err;
       }
-      this.received++;
       this.onMessage?.();
       // A promise: the output is full. Not reading meanwhile holds the
       // server back (maxQueue, then TCP) instead of buffering here.
