@@ -2,7 +2,9 @@
  * `npx wavesock` as a user gets it: the package packed with `npm pack`,
  * installed (offline: it has no dependencies) into a scratch project, and
  * the bin run through npx and straight from node_modules/.bin (which needs
- * the shebang and the executable mode npm gives it).
+ * the shebang and the executable mode npm gives it). Packed with
+ * `--ignore-scripts`: `prepare` would rebuild the dist/ that the other test
+ * files are using at the same moment.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,7 +22,7 @@ describe("npx wavesock, from the packed package", () => {
   beforeAll(async () => {
     assertBuilt();
     dir = mkdtempSync(join(tmpdir(), "wavesock-pack-"));
-    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!;
+    const tarball = execFileSync("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!;
     app = join(dir, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
