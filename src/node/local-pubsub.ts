@@ -155,8 +155,8 @@ class LocalPubSub implements PubSubBackplane {
     this.sink!.deliver(topic, message, id, meta);
   }
 
-  history(topic: string, lastId: string | null): HistoryReply {
-    if (this.bounds === null) return { entries: [], complete: false };
+  /** The history of a topic; only on backplanes made with `history` (see {@link localPubSub}). */
+  topicHistory(topic: string, lastId: string | null): HistoryReply {
     return this.histories.get(topic)?.after(lastId, Date.now()) ?? { entries: [], complete: false };
   }
 
@@ -180,5 +180,8 @@ class LocalPubSub implements PubSubBackplane {
  */
 export function localPubSub(options: LocalPubSubOptions = {}): PubSubBackplane {
   if (options === null || typeof options !== "object") throw new TypeError(`localPubSub options must be an object, got ${String(options)}`);
-  return new LocalPubSub(options);
+  const backplane = new LocalPubSub(options);
+  if (options.history === undefined || options.history === null || options.history === false) return backplane;
+  // Only a backplane that keeps history offers it (resume says so otherwise).
+  return Object.assign(backplane, { history: backplane.topicHistory });
 }

@@ -393,8 +393,15 @@ export class TopicHub implements BackplaneSink {
     try {
       // Live messages are held from now on; once the backplane listens, the
       // history covers everything before and the held messages everything after.
-      await this.subscribeChecked(conn, topic);
-      const reply = await history.call(this.backplane, topic, lastId);
+      let reply: HistoryReply;
+      try {
+        await this.subscribeChecked(conn, topic);
+        reply = await history.call(this.backplane, topic, lastId);
+      } catch (err) {
+        if (err instanceof InvalidState || err instanceof TypeError) throw err;
+        // The backplane could not answer (Redis down): go live, and say that something may be missing.
+        reply = { entries: [], complete: false };
+      }
       if (this.holding.get(conn)?.get(topic) !== mine) return { replayed: 0, complete: false }; // closed or unsubscribed meanwhile
       let last = lastId;
       let replayed = 0;

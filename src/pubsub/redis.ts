@@ -40,6 +40,7 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { InvalidState } from "../errors.js";
 import type { Data } from "../node/connection.js";
 import { checkHistory, compareMessageIds, idTime, type HistoryOptions } from "../node/local-pubsub.js";
 import { describe, type BackplaneSink, type HistoryEntry, type HistoryReply, type PubSubBackplane, type PublishMeta } from "../node/topics.js";
@@ -499,7 +500,7 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
   async history(topic: string, lastId: string | null): Promise<HistoryReply> {
     const bounds = this.bounds;
     const cmd = this.cmd;
-    if (bounds === null) return { entries: [], complete: false };
+    if (bounds === null) throw new InvalidState("this redisPubSub keeps no history: pass history to resume");
     if (cmd === null || !this.up) throw new Error("Redis is not connected: no history");
     const key = this.streamOf(topic);
     const newest = (await this.send(cmd, key, ["XREVRANGE", key, "+", lastId === null ? "-" : `(${lastId}`, "COUNT", String(bounds.maxCount + 1)], BUFFERS)) as [Buffer, Buffer[]][];
