@@ -14,8 +14,12 @@ interface RoomMessage {
 }
 
 const clients: Connection[] = [];
+let running: Example | null = null;
 afterEach(async () => {
   await Promise.all(clients.splice(0).map(closeQuietly));
+  // SIGTERM first, even after a failure: the primary stops the redis-server it started (SIGKILL would orphan it).
+  await running?.stop("SIGTERM").catch(() => undefined);
+  running = null;
   await killAll();
 });
 
@@ -32,7 +36,7 @@ const d = haveRedis ? describe : describe.skip;
 
 d("examples/chat-cluster: the chat room as worker processes over Redis", () => {
   it("two clients on different workers hear each other; one that drops and comes back with its last id gets what it missed", async () => {
-    const example = Example.start("chat-cluster/main.js", { WORKERS: "2" });
+    const example = (running = Example.start("chat-cluster/main.js", { WORKERS: "2" }));
     const port = Number((await example.waitFor(/listening on \w+:\/\/\S+?:(\d+)/, 30_000))[1]);
     expect(example.stdout).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
     // The primary hands connections to the workers in turn: open until two workers are seen.
