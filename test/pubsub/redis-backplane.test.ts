@@ -67,7 +67,6 @@ function show(m: Data): string {
 }
 
 const d = haveRedis ? describe : describe.skip;
-if (!haveRedis) console.log("redis-server not installed (apt-get install redis-server): skipping the Redis backplane tests");
 
 d("Redis backplane: two instances in one process", () => {
   it("carries text and binary between instances, each once, excluding only the sender", async () => {
