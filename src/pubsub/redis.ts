@@ -233,8 +233,10 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     this.watch(cmd, "cmd");
     this.watch(this.sub, "sub");
     if (!cmd.isOpen) await cmd.connect();
-    else if (cmd.isReady) this.onReady("cmd");
+    // A RedisCluster emits no 'ready' of its own: look once connected.
+    if (cmd.isReady && !this.cmdReady) this.onReady("cmd");
     await this.sub.connect();
+    if (this.sub.isReady && !this.subReady) this.onReady("sub");
   }
 
   private failStart(err: Error): void {
@@ -250,6 +252,13 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     client.on("end", () => this.onDown(which, new Error("connection to Redis closed")));
     client.on("reconnecting", () => this.onDown(which, new Error("reconnecting to Redis")));
     client.on("ready", () => this.onReady(which));
+    // A RedisCluster reports per node.
+    client.on("node-ready", () => {
+      if (client.isReady && !(which === "cmd" ? this.cmdReady : this.subReady)) this.onReady(which);
+    });
+    client.on("node-reconnecting", () => {
+      if (!client.isReady) this.onDown(which, new Error("reconnecting to a Redis Cluster node"));
+    });
   }
 
   private onReady(which: "cmd" | "sub"): void {
@@ -263,6 +272,12 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     }
     this.cmdReady = true;
     if (this.bounds === null) {
+      this.checkUp();
+      return;
+    }
+    if (isCluster(this.cmd!)) {
+      // A script must be loaded on every master: a cluster sends it whole (EVAL) instead.
+      this.scriptSha = "";
       this.checkUp();
       return;
     }
@@ -366,7 +381,7 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     this.stats.published++;
     const sent =
       this.bounds !== null
-        ? this.send(cmd, this.streamOf(topic), ["EVALSHA", this.scriptSha!, "1", this.streamOf(topic), String(this.bounds.maxCount), String(this.bounds.maxAge), this.sharded ? "SPUBLISH" : "PUBLISH", channel, body])
+        ? this.send(cmd, this.streamOf(topic), [...(this.scriptSha === "" ? ["EVAL", PUBLISH_WITH_HISTORY] : ["EVALSHA", this.scriptSha!]), "1", this.streamOf(topic), String(this.bounds.maxCount), String(this.bounds.maxAge), this.sharded ? "SPUBLISH" : "PUBLISH", channel, body])
         : this.send(cmd, channel, [this.sharded ? "SPUBLISH" : "PUBLISH", channel, Buffer.concat([ZERO, body])]);
     sent.catch(() => {
       if (pending.echoId === undefined && !pending.lost) {

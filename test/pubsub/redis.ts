@@ -26,22 +26,36 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** True if 127.0.0.1:`port` can be bound now. */
+export async function isFree(port: number): Promise<boolean> {
+  const server = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (ok) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return ok;
+}
+
 /** A redis-server process. */
 export class RedisServer {
   private child: ChildProcess | null = null;
   private log = "";
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extra: string[],
+  ) {}
 
   /** `redis://127.0.0.1:<port>`. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Start one on a free port. */
-  static async start(): Promise<RedisServer> {
+  /** Start one on a free port (or on `pickPort()`'s), with `extra` arguments (e.g. `--cluster-enabled yes`). */
+  static async start(extra: string[] = [], pickPort: () => Promise<number> = freePort): Promise<RedisServer> {
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort());
+      const server = new RedisServer(await pickPort(), extra);
       try {
         await server.run();
         return server;
@@ -57,7 +71,7 @@ export class RedisServer {
     this.log = "";
     const child = spawn(
       REDIS_SERVER,
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "notice"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "notice", ...this.extra],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
