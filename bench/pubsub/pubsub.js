@@ -22,8 +22,9 @@
  * messages not yet delivered to every subscriber, so no subscriber is ever
  * skipped and no queue grows. Compression off everywhere.
  *
- * To plug into bench/run.js: each cell is `runCell(row, options)` below,
- * which resolves with { deliveriesPerSec, cpuPerMillion, serverCpuMs, redisCpuMs }.
+ * To plug into bench/run.js: `import { runCell, ROWS } from "./pubsub/pubsub.js"`
+ * (importing runs nothing); `await runCell(row, { duration, warmup })`
+ * resolves with { deliveriesPerSec, cpuPerMillion, serverCpuMs, redisCpuMs }.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -201,7 +202,7 @@ function maskedText(text) {
  * @typedef {{ kind: "wavesock" | "socketio", size: number, processes: 1 | 2, window: number }} Row
  * @type {Record<string, Row>}
  */
-const ROWS = {
+export const ROWS = {
   "inprocess-64": { kind: "wavesock", size: 64, processes: 1, window: 256 },
   "inprocess-4k": { kind: "wavesock", size: 4096, processes: 1, window: 16 },
   "redis-wavesock": { kind: "wavesock", size: 64, processes: 2, window: 256 },
@@ -384,9 +385,12 @@ async function main() {
   process.exit(0);
 }
 
-// Dispatch last: everything above is initialised by now.
-const role = arg("--role", "main");
-if (role === "wavesock") await wavesockServer();
-else if (role === "socketio") await socketioServer();
-else if (role === "sink") await sink();
-else await main();
+// Dispatch last (everything above is initialised by now), and only when run
+// as a script: bench/run.js may import runCell from this module.
+if (process.argv[1] === SELF) {
+  const role = arg("--role", "main");
+  if (role === "wavesock") await wavesockServer();
+  else if (role === "socketio") await socketioServer();
+  else if (role === "sink") await sink();
+  else await main();
+}
