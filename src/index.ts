@@ -18,6 +18,20 @@ export { Connection } from "./node/connection.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo } from "./node/connection.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
+export { localPubSub } from "./node/local-pubsub.js";
+export type { LocalPubSubOptions, HistoryOptions } from "./node/local-pubsub.js";
+export type {
+  PubSubBackplane,
+  BackplaneSink,
+  PublishMeta,
+  HistoryEntry,
+  HistoryReply,
+  TopicOptions,
+  TopicStats,
+  ResumeResult,
+} from "./node/topics.js";
+export { redisPubSub } from "./pubsub/redis.js";
+export type { RedisPubSubOptions, RedisPubSub, RedisPubSubEvents, RedisPubSubStats, RedisClientLike } from "./pubsub/redis.js";
 export type { CompressionOption } from "./node/compression.js";
 export type { DeflateOptions } from "./extensions/permessage-deflate.js";
 // The types the options above name, so that a user can name them too.

@@ -1,6 +1,7 @@
 /**
  * `broadcast(connections, message)`: one message to many connections, framed
- * once.
+ * once. {@link SharedMessage} is the framing seam, shared with topics
+ * (`./topics.ts`): a publish is one broadcast to a topic's subscribers.
  */
 import { Buffer } from "node:buffer";
 import { Opcode } from "../frame/opcodes.js";
@@ -11,6 +12,64 @@ import type { Connection } from "./connection.js";
 export interface BroadcastOptions {
   /** False to send uncompressed even to connections that negotiated compression. */
   compress?: boolean;
+}
+
+const COMPRESS = { compress: true };
+const NO_COMPRESS = { compress: false };
+
+/**
+ * One message framed once for many connections: the plain frame is built on
+ * first use and reused; with permessage-deflate, a compressed frame is built
+ * once per set of compressor parameters for connections whose compressor
+ * keeps no context between messages (`server_no_context_takeover`), and per
+ * connection otherwise (context takeover makes each stream unique). Client
+ * connections mask every frame, so they are framed one by one.
+ * @internal
+ */
+export class SharedMessage {
+  private readonly text: boolean;
+  private readonly bytes: Uint8Array;
+  private readonly compress: boolean;
+  private plain: Uint8Array[] | null = null;
+  private compressed: Map<string, Uint8Array[]> | null = null;
+
+  constructor(message: string | Uint8Array, compress: boolean) {
+    this.text = typeof message === "string";
+    this.bytes = typeof message === "string" ? Buffer.from(message, "utf8") : message;
+    this.compress = compress;
+  }
+
+  /**
+   * Queue the message on `conn` and flush it, unless the connection cannot
+   * take a message now (not open, or sending a fragmented message).
+   * @returns false when the connection was skipped.
+   */
+  sendTo(conn: Connection): boolean {
+    const p = conn.core;
+    if (!p.canSendFrames) return false;
+    const bytes = this.bytes;
+    const ext = p.extension;
+    const encode = this.compress && ext !== null && ext.shouldEncode(bytes.length);
+    if (p.role === "client" || (encode && !ext.stateless)) {
+      // Framed for this connection alone: masked, or compressed with context.
+      const options = this.compress ? COMPRESS : NO_COMPRESS;
+      if (this.text) p.sendText(bytes, true, options);
+      else p.sendBinary(bytes, true, options);
+    } else if (encode) {
+      this.compressed ??= new Map();
+      let frames = this.compressed.get(ext.sharingKey);
+      if (frames === undefined) {
+        frames = serializeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, ext.encode(bytes), { rsv: ext.rsvBits });
+        this.compressed.set(ext.sharingKey, frames);
+      }
+      p.sendFrames(frames);
+    } else {
+      this.plain ??= serializeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, bytes);
+      p.sendFrames(this.plain);
+    }
+    conn.flushOutput();
+    return true;
+  }
 }
 
 /**
@@ -29,38 +88,10 @@ export interface BroadcastOptions {
  * @returns how many connections were skipped.
  */
 export function broadcast(connections: Iterable<Connection>, message: string | Uint8Array, options: BroadcastOptions = {}): number {
-  const text = typeof message === "string";
-  const bytes = text ? Buffer.from(message, "utf8") : message;
-  const opcode = text ? Opcode.TEXT : Opcode.BINARY;
-  const compress = options.compress !== false;
-  let plain: Uint8Array[] | null = null;
-  let compressed: Map<string, Uint8Array[]> | null = null;
+  const shared = new SharedMessage(message, options.compress !== false);
   let skipped = 0;
   for (const conn of connections) {
-    const p = conn.core;
-    if (!p.canSendFrames || conn.bufferedAmount > conn.writeHighWaterMark) {
-      skipped++;
-      continue;
-    }
-    const ext = p.extension;
-    const encode = compress && ext !== null && ext.shouldEncode(bytes.length);
-    if (p.role === "client" || (encode && !ext.stateless)) {
-      // Framed for this connection alone: masked, or compressed with context.
-      if (text) p.sendText(bytes, true, options);
-      else p.sendBinary(bytes, true, options);
-    } else if (encode) {
-      compressed ??= new Map();
-      let frames = compressed.get(ext.sharingKey);
-      if (frames === undefined) {
-        frames = serializeFrame(opcode, ext.encode(bytes), { rsv: ext.rsvBits });
-        compressed.set(ext.sharingKey, frames);
-      }
-      p.sendFrames(frames);
-    } else {
-      plain ??= serializeFrame(opcode, bytes);
-      p.sendFrames(plain);
-    }
-    conn.flushOutput();
+    if (conn.bufferedAmount > conn.writeHighWaterMark || !shared.sendTo(conn)) skipped++;
   }
   return skipped;
 }

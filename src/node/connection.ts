@@ -21,6 +21,7 @@ import {
 } from "../errors.js";
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
+import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 
 /** A received message: a string for text, bytes for binary. */
 export type Data = string | Uint8Array;
@@ -563,12 +564,58 @@ export class Connection implements AsyncIterable<Data> {
     }
     this.core.extension?.dispose?.();
     this.resolveClosed?.();
+    this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);
   }
 
   /** The close frames exchanged, once closed: what was received and sent. */
   get closeFrames(): { rcvd: CloseInfo | null; sent: CloseInfo | null } {
     return { rcvd: this.core.closeRcvd, sent: this.core.closeSent };
+  }
+
+  // ------------------------------------------------------------------ topics
+  // Server connections only; the logic lives in ./topics.ts.
+
+  /** @internal The server's topics (set by the server; null on client connections). */
+  topicHub: TopicHub | null = null;
+
+  /** Subscribe to `topic`: `server.publish(topic, ...)` reaches this connection. False if already subscribed. */
+  subscribe(topic: string): boolean {
+    return hubOf(this).subscribe(this, topic);
+  }
+
+  /** Stop receiving `topic`. False if not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return hubOf(this).unsubscribe(this, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return hubOf(this).isSubscribed(this, topic);
+  }
+
+  /** The topics this connection is subscribed to (a copy). */
+  get topics(): string[] {
+    return this.topicHub === null ? [] : this.topicHub.topicsOf(this);
+  }
+
+  /** Publish to every subscriber of `topic`, on every server instance, except this connection. */
+  publish(topic: string, message: Data | ArrayBuffer, options?: { compress?: boolean }): void {
+    hubOf(this).publish(topic, message, options, this);
+  }
+
+  /**
+   * Subscribe to `topic` (if not yet) and first receive what was published
+   * after `lastId` (an id the `topics.envelope` put in a message this client
+   * saw; null: the whole history kept), then the live messages — each once,
+   * in order. Needs a backplane with history.
+   */
+  resume(topic: string, lastId: string | null): Promise<ResumeResult> {
+    try {
+      return hubOf(this).resume(this, topic, lastId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }
 

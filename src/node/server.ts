@@ -26,6 +26,7 @@ import {
 import { acceptRequest, rejectResponse, responseForError, type ServerHandshakeOptions } from "../handshake/server.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 import { serverExtensions, type CompressionOption } from "./compression.js";
+import { TopicHub, type PubSubBackplane, type TopicOptions, type TopicStats } from "./topics.js";
 
 /** A connection handler: runs for as long as the connection should live. */
 export type Handler = (connection: Connection) => unknown | Promise<unknown>;
@@ -87,6 +88,10 @@ export interface ServerOptions extends ConnectionOptions {
   headLimits?: HeadLimits;
   /** Where handler failures are reported. Default `console`; null: nowhere. */
   logger?: Pick<Console, "error"> | null;
+  /** The backplane that carries topic publishes between server instances: `redisPubSub({...})`; default in-process (`localPubSub()`). */
+  pubsub?: PubSubBackplane | null;
+  /** How topic messages are framed (`envelope`: message ids for resume) and the slow-subscriber policy. */
+  topics?: TopicOptions | null;
 }
 
 const DEFAULT_SERVER_HEADER = "wavesock/0.1";
@@ -123,6 +128,7 @@ export class Server {
       headers: serverHeader === null ? {} : { server: serverHeader },
     };
     if (options.selectSubprotocol) this.handshakeOptions.selectSubprotocol = options.selectSubprotocol;
+    this.topicHub = new TopicHub(options.pubsub, options.topics ?? undefined);
   }
 
   private boundAddress: net.AddressInfo | null = null;
@@ -236,6 +242,7 @@ export class Server {
     // The 101 goes out corked with whatever the handler sends in this turn.
     conn.writeRaw(serializeResponse(response));
     this.connections.add(conn);
+    conn.topicHub = this.topicHub;
     conn.onClosed = this.forget;
     if (rest.length > 0) conn.receive(rest);
     socket.resume();
@@ -326,9 +333,33 @@ export class Server {
       }
       if (this.activeHandlers > 0) await new Promise<void>((resolve) => (this.handlersIdle = resolve));
       await Promise.all(Array.from(this.connections, (c) => c.closed));
+      await this.topicHub.close();
       await listening;
     })();
     return this.closing;
+  }
+
+  // ------------------------------------------------------------------ topics
+  // The logic lives in ./topics.ts; the backplane is the `pubsub` option.
+
+  private readonly topicHub: TopicHub;
+
+  /**
+   * Publish `message` to every subscriber of `topic` on every server instance
+   * sharing the backplane. Frames once, never waits for a slow subscriber.
+   */
+  publish(topic: string, message: string | Uint8Array | ArrayBuffer, options?: { compress?: boolean }): void {
+    this.topicHub.publish(topic, message, options, null);
+  }
+
+  /** How many connections of this server are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.topicHub.subscriberCount(topic);
+  }
+
+  /** Deliveries skipped and subscribers closed by the slow-subscriber policy (`topics` option). */
+  get topicStats(): Readonly<TopicStats> {
+    return { ...this.topicHub.stats };
   }
 }
 
