@@ -48,6 +48,8 @@ let seat = null;
 let welcomed = false;
 /** A join sent and not answered yet. */
 let joining = false;
+/** After taking our seat back: our own join event adds nothing to the marker. */
+let quietJoin = false;
 /** Reconnection attempts since the last connection that lasted. */
 let attempts = 0;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -235,6 +237,10 @@ function receive(message) {
       break;
     case "system":
       if (typeof message.online === "number") showOnline(message.online);
+      if (quietJoin && message.event === "join" && seat !== null && message.from === seat.member) {
+        quietJoin = false;
+        break;
+      }
       if (message.text) addSystemMessage(message.text, message.time);
       break;
   }
@@ -250,6 +256,9 @@ function joined(message) {
     gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
     gap = null;
   }
+  // Back in the room as a new seat (the old one was gone): the server
+  // announces the join to everyone, us included, right after this reply.
+  quietJoin = welcomed && !message.rejoined;
   if (!welcomed) {
     welcomed = true;
     addSystemMessage(message.text, message.time);

@@ -236,11 +236,16 @@ describe("examples/chat/server.js: the room", () => {
 describe("examples/chat/server.js: slow members", () => {
   it("logs nothing about slow members when people leave or the server shuts down", async () => {
     const { example, port } = await Example.server("chat/server.js");
-    const people = [];
-    for (const name of ["ann", "ben", "cat", "dan"]) people.push(await member(port, name));
-    await people[0]!.ws.close();
+    const people: Connection[] = [];
+    for (const name of ["ann", "ben", "cat", "dan"]) {
+      const ws = await open(port);
+      await ws.send(JSON.stringify({ type: "join", name }));
+      await example.waitFor(new RegExp(`${name} joined`));
+      people.push(ws);
+    }
+    await people[0]!.close();
     await example.waitFor(/ann left \(3 online\)/);
-    await people[1]!.ws.send(JSON.stringify({ type: "message", text: "bye" }));
+    await people[1]!.send(JSON.stringify({ type: "message", text: "bye" }));
     await example.waitFor(/ben: bye/);
     expect(await example.stop()).toEqual({ code: 0, signal: null });
     expect(example.stdout).toContain("server closed");
