@@ -15,6 +15,8 @@
  *                 `https://chat.example.com` behind a proxy that rewrites `Host`.
  *                 Default: a page must come from the host it connects to.
  *   MAX_MEMBERS   most people in the room at once (default 100)
+ *   MAX_CONNECTIONS  most connections at once, HTTP or WebSocket, joined or not
+ *                 (default 1000); more are answered 503 and the page retries later
  *
  * HTTP, answered by `processRequest` before any WebSocket handshake:
  *   GET /, /chat.js, /chat.css  -> the page and its files (this directory)
@@ -71,9 +73,18 @@ const allowedOrigins = (process.env.ORIGINS || "")
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const MAX_MEMBERS = Number(process.env.MAX_MEMBERS || 100);
-if (!Number.isInteger(MAX_MEMBERS) || MAX_MEMBERS < 1) {
-  throw new RangeError(`MAX_MEMBERS must be a positive integer, got ${JSON.stringify(process.env.MAX_MEMBERS)}`);
+const MAX_MEMBERS = positiveInteger("MAX_MEMBERS", 100);
+const MAX_CONNECTIONS = positiveInteger("MAX_CONNECTIONS", 1000);
+
+/**
+ * @param {string} name  an environment variable
+ * @param {number} fallback  its value when unset
+ */
+function positiveInteger(name, fallback) {
+  const raw = process.env[name];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
 const MAX_NAME = 32;
@@ -373,6 +384,7 @@ const server = await serve(chat, {
   port,
   processRequest,
   maxSize: 16 * 1024, // chat messages are short (the page's 2000 characters stay under this)
+  maxConnections: MAX_CONNECTIONS,
   pingInterval: 20_000, // keepalive: notice vanished browsers within ~40 s
 });
 

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import net from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type Connection } from "../../src/index.js";
 import { Example, closeQuietly, killAll, recvJSONUntil } from "./helpers.js";
 
@@ -31,23 +31,28 @@ class Relay {
   private constructor(
     private readonly server: net.Server,
     private readonly pairs: Set<[net.Socket, net.Socket]>,
+    private readonly all: Set<net.Socket>,
   ) {}
-
-  /** Server sides left open by `cut()`. */
-  private readonly ghosts: net.Socket[] = [];
 
   static async start(port: number): Promise<Relay> {
     const pairs = new Set<[net.Socket, net.Socket]>();
+    const all = new Set<net.Socket>();
     const server = net.createServer((browserSide) => {
       const serverSide = net.connect(port, "127.0.0.1");
       const pair: [net.Socket, net.Socket] = [browserSide, serverSide];
       pairs.add(pair);
-      for (const s of pair) s.on("error", () => undefined).on("close", () => pairs.delete(pair));
+      for (const s of pair) {
+        all.add(s);
+        s.on("error", () => undefined).on("close", () => {
+          all.delete(s);
+          pairs.delete(pair);
+        });
+      }
       browserSide.pipe(serverSide);
       serverSide.pipe(browserSide);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return new Relay(server, pairs);
+    return new Relay(server, pairs, all);
   }
 
   get port(): number {
@@ -58,18 +63,16 @@ class Relay {
     for (const [browserSide, serverSide] of this.pairs) {
       browserSide.unpipe(serverSide);
       serverSide.unpipe(browserSide);
-      serverSide.removeAllListeners("close");
       serverSide.on("data", () => undefined); // the server's writes go nowhere
       browserSide.destroy();
-      this.ghosts.push(serverSide);
     }
     this.pairs.clear();
   }
 
   async close(): Promise<void> {
-    for (const pair of this.pairs) for (const s of pair) s.destroy();
-    for (const s of this.ghosts) s.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
+    const closed = new Promise((resolve) => this.server.close(resolve));
+    for (const s of this.all) s.destroy();
+    await closed;
   }
 }
 let relay: Relay | undefined;
@@ -81,6 +84,9 @@ afterEach(async () => {
   // Every page lives in its own context: closing the contexts closes the pages.
   await Promise.all((browser?.contexts() ?? []).map((c) => c.close()));
   await killAll();
+});
+
+beforeEach(() => {
   pageErrors = [];
   consoleErrors = [];
 });
@@ -299,6 +305,34 @@ describe("examples/chat in headless Chromium", () => {
     expect(after).toMatchObject({ type: "message", name: "fay", text: "after the cut", from: before["from"] });
     expect(await page.locator("#messages li.system", { hasText: /Welcome|fay joined|fay left/ }).count()).toBe(2);
     expect(example.stdout).not.toContain("fay left");
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a full server (503) is explained and retried until there is room", async () => {
+    // Room for the page's own loads (a page and two files at once), then
+    // for its WebSocket and two Node clients.
+    const { example, port } = await Example.server("chat/server.js", { MAX_CONNECTIONS: "3" });
+    relay = await Relay.start(port);
+    const b = await launch();
+    const page = await openChat(b, relay.port);
+    await join(page, "gus");
+    const idle = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(idle);
+    const node = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(node);
+    await node.send(JSON.stringify({ type: "join", name: "node" }));
+    await example.waitFor(/node joined/);
+
+    // gus's old connection still holds its place: the server is full.
+    relay.cut();
+    await expect.poll(() => status(page), { timeout: 10_000 }).toMatch(/^The server is busy or unavailable \(HTTP 503\)\. Reconnecting in \d+ s…$/);
+    const tries = sockets.get(page)!;
+    await expect.poll(() => sockets.get(page), { timeout: 20_000 }).toBeGreaterThan(tries); // it keeps trying
+    await node.close();
+    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
+    await example.waitFor(/gus is back/);
+    await say(page, "room at last");
+    expect(await (await shown(page, "room at last")).getAttribute("class")).toBe("message mine");
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
 
