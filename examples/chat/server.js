@@ -180,6 +180,7 @@ async function processRequest(connection, request) {
  * @property {string} token   secret, sent to this member only
  * @property {import("wavesock").Connection} ws  the connection that holds it now
  * @property {number} missed  room events not sent because the member was not keeping up
+ * @property {boolean} announced  whether the room was told of the join (so it must be told of the leave)
  */
 
 /** This run of the server. */
@@ -204,8 +205,8 @@ function sameSecret(a, b) {
 }
 
 /**
- * Send a room event to every member at once: the next id, the time, and
- * the current count for join and leave events.
+ * Send a room event, stamped with the next id and the time, to every
+ * member at once.
  *
  * `broadcast` frames the message once and never waits for anyone. A member
  * whose write buffer is over its high water mark (a peer that has stopped
@@ -284,13 +285,13 @@ function clean(value, max) {
  * Seat this connection under the name it asks for, or say why not.
  * @param {import("wavesock").Connection} ws
  * @param {Record<string, unknown>} message
- * @returns {Promise<Seat | null>}
+ * @returns {Promise<void>}
  */
 async function join(ws, message) {
   const name = clean(message["name"], MAX_NAME).replace(/\s+/g, " ");
   if (name === "") {
     await refuse(ws, "name-empty", "Pick a name first: it can't be empty.");
-    return null;
+    return;
   }
   const key = nameKey(name);
   const held = seats.get(key);
@@ -306,24 +307,25 @@ async function join(ws, message) {
     old.fail(REPLACED, "replaced by a newer connection");
     console.log(`${held.name} is back (${members.size} online)`);
     await reply(ws, welcome(held, true));
-    return held;
+    return;
   }
   if (held !== undefined) {
     await refuse(ws, "name-taken", `The name ${held.name} is taken: pick another one.`);
-    return null;
+    return;
   }
   if (members.size >= MAX_MEMBERS) {
     await refuse(ws, "room-full", `The room is full (${MAX_MEMBERS} people): try again in a while.`);
-    return null;
+    return;
   }
   /** @type {Seat} */
-  const seat = { member: randomBytes(9).toString("base64url"), name, token: randomBytes(18).toString("base64url"), ws, missed: 0 };
+  const seat = { member: randomBytes(9).toString("base64url"), name, token: randomBytes(18).toString("base64url"), ws, missed: 0, announced: false };
+  // Taken before anything is awaited, so that two joins cannot both get the name.
   seats.set(key, seat);
   members.set(ws, seat);
   console.log(`${name} joined (${members.size} online)`);
   await reply(ws, welcome(seat, false));
+  seat.announced = true;
   toRoom({ type: "system", event: "join", from: seat.member, name, text: `${name} joined`, online: members.size });
-  return seat;
 }
 
 /**
@@ -343,18 +345,18 @@ function welcome(seat, rejoined) {
 
 /** @param {import("wavesock").Connection} ws */
 async function chat(ws) {
-  /** @type {Seat | null} */
-  let seat = null;
   try {
     for await (const raw of ws) {
       const message = parse(raw);
+      // Looked up each time: a newer connection may have taken the seat over.
+      const seat = members.get(ws);
       if (message === null) {
         await refuse(ws, "not-json", "Messages must be JSON objects.");
       } else if (message["type"] === "join") {
-        if (seat === null) seat = await join(ws, message);
+        if (seat === undefined) await join(ws, message);
         else await refuse(ws, "already-joined", `You are already in the room as ${seat.name}.`);
       } else if (message["type"] === "message") {
-        if (seat === null || members.get(ws) !== seat) {
+        if (seat === undefined) {
           await refuse(ws, "not-joined", "Pick a name first.");
           continue;
         }
@@ -368,11 +370,15 @@ async function chat(ws) {
     }
   } finally {
     // Leave, unless a newer connection took the seat over.
-    if (seat !== null && members.get(ws) === seat) {
+    const seat = members.get(ws);
+    if (seat !== undefined) {
       members.delete(ws);
       seats.delete(nameKey(seat.name));
       console.log(`${seat.name} left (${members.size} online)`);
-      toRoom({ type: "system", event: "leave", from: seat.member, name: seat.name, text: `${seat.name} left`, online: members.size });
+      // (A connection lost before its join was announced leaves quietly too.)
+      if (seat.announced) {
+        toRoom({ type: "system", event: "leave", from: seat.member, name: seat.name, text: `${seat.name} left`, online: members.size });
+      }
     }
   }
 }
