@@ -1,11 +1,17 @@
 // @ts-nocheck -- browser code. The project's tsconfig has no DOM types, so this file is
 // type-checked on its own, against the DOM library, by test/examples/chat-page.test.ts.
 /**
- * The chat page: one WebSocket to /chat on the server that served the page,
- * reopened (with a growing delay) whenever it drops.
+ * The chat page: one WebSocket to /chat on the server that served the page.
+ * The wire format is described at the top of server.js.
+ *
+ * When the connection drops, the page reconnects with a growing delay if
+ * that can help (the network, a server restart, a server error) and takes
+ * its seat back; when the server refused it (another origin, a message too
+ * big, a newer window took the seat) it says why and waits for the user.
  */
 
-const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/chat`;
+const path = "/chat";
+const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
 const NAME_KEY = "wavesock-chat-name";
 
 /**
@@ -22,37 +28,81 @@ function element(id, kind) {
 }
 
 const connectionStatus = element("connection", HTMLElement);
+const reconnectButton = element("reconnect", HTMLButtonElement);
 const onlineCount = element("online", HTMLElement);
 const messageList = element("messages", HTMLOListElement);
 const joinForm = element("join-form", HTMLFormElement);
 const nameInput = element("name", HTMLInputElement);
 const joinButton = element("join", HTMLButtonElement);
+const joinError = element("join-error", HTMLElement);
 const messageForm = element("message-form", HTMLFormElement);
 const textInput = element("text", HTMLInputElement);
 const sendButton = element("send", HTMLButtonElement);
 
 /** @type {WebSocket | null} */
 let socket = null;
-/** The name we joined with, once we did. */
-let myName = "";
-/** Reconnection attempts since the last successful connection. */
+/** Our seat, once the server gave us one: kept across reconnections to take it back. */
+/** @type {{ member: string, name: string, token: string } | null} */
+let seat = null;
+/** Whether the welcome was shown: once per join, not once per connection. */
+let welcomed = false;
+/** A join sent and not answered yet. */
+let joining = false;
+/** After taking our seat back: our own join event adds nothing to the marker. */
+let quietJoin = false;
+/** Reconnection attempts since the last connection that lasted. */
 let attempts = 0;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let retryTimer;
+/** Whether the page waits for the user before connecting again. */
+let stopped = false;
+/** The transcript's marker for the current disconnection, until we are back. */
+/** @type {HTMLLIElement | null} */
+let gap = null;
 
 // --------------------------------------------------------------- connection
 
+/**
+ * Close codes after which connecting again can help (RFC 6455 §7.4.1 and
+ * the IANA registry): going away (a restart), no status, abnormal closure
+ * (the network), internal error, service restart, try again later, bad
+ * gateway. Any other code is a refusal that would happen again.
+ */
+const RETRYABLE = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
+
+/** What a close code means, for a person. */
+const CLOSE_TEXT = new Map([
+  [1000, "The server closed the connection."],
+  [1001, "The server went away (restarting or shutting down)."],
+  [1002, "The server and this page disagreed on the protocol."],
+  [1003, "The server refused a message it does not accept."],
+  [1005, "The connection was closed."],
+  [1006, "The connection was lost."],
+  [1007, "The server refused a message that was not valid text."],
+  [1008, "The server refused the connection (policy)."],
+  [1009, "Your message was too big for the server."],
+  [1011, "The server hit an internal error."],
+  [1012, "The server is restarting."],
+  [1013, "The server is busy."],
+  [1014, "A gateway in between failed."],
+  [4000, "You took your seat again from another connection: this one is closed."],
+]);
+
 function connect() {
   clearTimeout(retryTimer);
+  stopped = false;
   showConnection("connecting", "Connecting…");
   const ws = new WebSocket(url);
   socket = ws;
+  let opened = false;
+  let openedAt = 0;
 
   ws.addEventListener("open", () => {
-    attempts = 0;
+    opened = true;
+    openedAt = Date.now();
     showConnection("open", "Connected");
-    // After a reconnection, take our seat again without asking.
-    if (myName) send({ type: "join", name: myName });
+    // After a reconnection, take our seat back without asking.
+    if (seat !== null) join(seat.name, seat.token);
     updateControls();
   });
 
@@ -64,21 +114,75 @@ function connect() {
     } catch {
       return;
     }
-    receive(message);
+    if (message !== null && typeof message === "object") receive(message);
   });
 
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (event) => {
     if (socket !== ws) return;
     socket = null;
-    // 0.5 s, 1 s, 2 s, 4 s... up to 10 s, with some jitter so that many pages
-    // don't all come back at the same instant after a server restart.
-    const delay = Math.min(10_000, 500 * 2 ** attempts) + Math.random() * 250;
-    attempts++;
-    showConnection("closed", `Disconnected. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
-    onlineCount.textContent = "– online";
-    retryTimer = setTimeout(connect, delay);
+    joining = false;
+    // A connection that lasted resets the backoff; one that fails at once
+    // (a server that accepts, then errors) keeps it growing.
+    if (opened && Date.now() - openedAt > 10_000) attempts = 0;
+    if (seat !== null && gap === null) gap = addMarker(`Disconnected at ${clock(new Date())}`);
+    onlineCount.hidden = true;
     updateControls();
+    if (!opened) {
+      // Browsers hide why a handshake failed (the page sees 1006, as for a
+      // network error): ask the server over plain HTTP what it would say.
+      void diagnose().then(({ text, retry }) => settle(text, retry));
+      return;
+    }
+    const text = CLOSE_TEXT.get(event.code) ?? `The connection was closed (code ${event.code}).`;
+    settle(event.reason ? `${text} (${event.code}: ${event.reason})` : text, RETRYABLE.has(event.code));
   });
+}
+
+/**
+ * Say why the connection is closed, and retry after a growing delay or wait
+ * for the user.
+ * @param {string} text
+ * @param {boolean} retry
+ */
+function settle(text, retry) {
+  if (socket !== null) return; // reconnected meanwhile (the user, or the network came back)
+  reconnectButton.hidden = false;
+  if (!retry) {
+    stopped = true;
+    showConnection("refused", text);
+    return;
+  }
+  // 0.5 s, 1 s, 2 s, 4 s... up to 10 s, with some jitter so that many pages
+  // don't all come back at the same instant after a server restart.
+  const delay = Math.min(10_000, 500 * 2 ** attempts) + Math.random() * 250;
+  attempts++;
+  showConnection("closed", `${text} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+  retryTimer = setTimeout(connect, delay);
+}
+
+/**
+ * After a handshake that failed: what the server says about a plain request
+ * to the endpoint. A POST, because browsers send `Origin` with it (not
+ * with a same-origin GET) and the origin is what the server checks.
+ * @returns {Promise<{ text: string, retry: boolean }>}
+ */
+async function diagnose() {
+  let response;
+  try {
+    response = await fetch(path, { method: "POST", cache: "no-store", signal: AbortSignal.timeout(5_000) });
+  } catch {
+    return { text: "Can't reach the server.", retry: true };
+  }
+  const body = (await response.text().catch(() => "")).trim().slice(0, 300);
+  if (response.status === 426) {
+    // The endpoint is there and would take us: something in between (a
+    // proxy that drops the Upgrade header) or a passing failure.
+    return { text: "The server is up but the WebSocket connection failed.", retry: true };
+  }
+  if (response.status === 408 || response.status === 429 || response.status >= 500) {
+    return { text: `The server is busy or unavailable (HTTP ${response.status}).`, retry: true };
+  }
+  return { text: `The server refused the connection (HTTP ${response.status}${body ? `: ${body}` : ""}).`, retry: false };
 }
 
 /**
@@ -92,31 +196,115 @@ function send(message) {
   return true;
 }
 
+/**
+ * @param {string} name
+ * @param {string} [token]
+ */
+function join(name, token) {
+  joining = send(token === undefined ? { type: "join", name } : { type: "join", name, token });
+  updateControls();
+}
+
 // Back online after the network went away: don't wait for the retry timer.
 window.addEventListener("online", () => {
+  if (socket === null && !stopped) connect();
+});
+
+reconnectButton.addEventListener("click", () => {
   if (socket === null) connect();
 });
 
 // ----------------------------------------------------------------- messages
 
 /**
- * @typedef {{ type: "message", name: string, text: string, time: string }} ChatMessage
- * @typedef {{ type: "system", text?: string, event?: "join" | "leave", name?: string, online?: number, time: string }} SystemMessage
+ * @typedef {{ type: "message", id: number, from: string, name: string, text: string, time: string }} ChatMessage
+ * @typedef {{ type: "system", id: number, event: "join" | "leave", from: string, name: string, text: string, online: number, time: string }} SystemMessage
+ * @typedef {{ type: "joined", member: string, name: string, token: string, online: number, rejoined: boolean, text: string, time: string }} Joined
+ * @typedef {{ type: "error", code: string, text: string }} Refusal
  */
 
-/** @param {ChatMessage | SystemMessage} message */
+/** @param {ChatMessage | SystemMessage | Joined | Refusal} message */
 function receive(message) {
-  if (message.type === "system" && typeof message.online === "number") {
-    onlineCount.textContent = `${message.online} online`;
+  switch (message.type) {
+    case "joined":
+      joined(message);
+      break;
+    case "error":
+      refused(message);
+      break;
+    case "message":
+      addChatMessage(message);
+      break;
+    case "system":
+      if (typeof message.online === "number") showOnline(message.online);
+      if (quietJoin && message.event === "join" && seat !== null && message.from === seat.member) {
+        quietJoin = false;
+        break;
+      }
+      if (message.text) addSystemMessage(message.text, message.time);
+      break;
   }
-  if (message.type === "message") addChatMessage(message);
-  else if (message.type === "system" && message.text) addSystemMessage(message.text, message.time);
+}
+
+/** @param {Joined} message */
+function joined(message) {
+  joining = false;
+  seat = { member: message.member, name: message.name, token: message.token };
+  joinError.hidden = true;
+  showOnline(message.online);
+  if (gap !== null) {
+    gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
+    gap = null;
+  }
+  // Back in the room as a new seat (the old one was gone): the server
+  // announces the join to everyone, us included, right after this reply.
+  quietJoin = welcomed && !message.rejoined;
+  if (!welcomed) {
+    welcomed = true;
+    addSystemMessage(message.text, message.time);
+  }
+  try {
+    localStorage.setItem(NAME_KEY, message.name);
+  } catch {
+    // storage may be off: the name just won't be remembered
+  }
+  updateControls();
+  textInput.focus();
+}
+
+/** @param {Refusal} message */
+function refused(message) {
+  if (joining || message.code === "not-joined") {
+    // Our join was refused (also when taking our seat back after a
+    // reconnection found the name taken meanwhile): ask for a name.
+    joining = false;
+    if (seat !== null) nameInput.value = seat.name;
+    seat = null;
+    welcomed = false;
+    if (gap !== null) {
+      gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
+      gap = null;
+    }
+    joinError.textContent = message.text;
+    joinError.hidden = false;
+    updateControls();
+    nameInput.focus();
+    return;
+  }
+  addSystemMessage(message.text, new Date().toISOString());
+}
+
+/** @param {number} n */
+function showOnline(n) {
+  onlineCount.textContent = `${n} online`;
+  onlineCount.hidden = false;
 }
 
 /** @param {ChatMessage} message */
 function addChatMessage(message) {
   const item = document.createElement("li");
-  item.className = message.name === myName ? "message mine" : "message";
+  // Ours if the server says we sent it: names are for people.
+  item.className = seat !== null && message.from === seat.member ? "message mine" : "message";
   const meta = document.createElement("p");
   meta.className = "meta";
   const name = document.createElement("span");
@@ -141,6 +329,22 @@ function addSystemMessage(text, time) {
   append(item);
 }
 
+/**
+ * Where the transcript was interrupted.
+ * @param {string} text
+ * @returns {HTMLLIElement}
+ */
+function addMarker(text) {
+  const item = document.createElement("li");
+  item.className = "gap";
+  item.textContent = text;
+  append(item);
+  return item;
+}
+
+/** @param {Date} date */
+const clock = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
 /** @param {string} iso */
 function timeElement(iso) {
   const time = document.createElement("time");
@@ -161,34 +365,28 @@ function append(item) {
 // -------------------------------------------------------------------- forms
 
 /**
- * @param {"connecting" | "open" | "closed"} state
+ * @param {"connecting" | "open" | "closed" | "refused"} state
  * @param {string} text
  */
 function showConnection(state, text) {
   connectionStatus.dataset["state"] = state;
   connectionStatus.textContent = text;
+  reconnectButton.hidden = state === "open" || state === "connecting";
 }
 
 function updateControls() {
   const open = socket !== null && socket.readyState === WebSocket.OPEN;
-  joinForm.hidden = myName !== "";
-  messageForm.hidden = myName === "";
-  joinButton.disabled = !open;
+  joinForm.hidden = seat !== null;
+  messageForm.hidden = seat === null;
+  joinButton.disabled = !open || joining;
   sendButton.disabled = !open;
 }
 
 joinForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const name = nameInput.value.trim().replace(/\s+/g, " "); // as the server will tidy it
-  if (!name || !send({ type: "join", name })) return;
-  myName = name;
-  try {
-    localStorage.setItem(NAME_KEY, name);
-  } catch {
-    // storage may be off: the name just won't be remembered
-  }
-  updateControls();
-  textInput.focus();
+  if (!name || joining) return;
+  join(name);
 });
 
 messageForm.addEventListener("submit", (event) => {

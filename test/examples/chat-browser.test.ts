@@ -3,8 +3,9 @@
  * playwright-core, talking to examples/chat/server.js.
  */
 import { existsSync } from "node:fs";
+import net from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type Connection } from "../../src/index.js";
 import { Example, closeQuietly, killAll, recvJSONUntil } from "./helpers.js";
 
@@ -20,11 +21,72 @@ const clients: Connection[] = [];
 let pageErrors: string[] = [];
 let consoleErrors: string[] = [];
 
+/**
+ * A TCP relay between the browser and the server whose `cut()` drops the
+ * browser's side of every connection and keeps the server's side open: the
+ * page sees its connection fail while the server still holds it, as when a
+ * laptop loses its network.
+ */
+class Relay {
+  private constructor(
+    private readonly server: net.Server,
+    private readonly pairs: Set<[net.Socket, net.Socket]>,
+    private readonly all: Set<net.Socket>,
+  ) {}
+
+  static async start(port: number): Promise<Relay> {
+    const pairs = new Set<[net.Socket, net.Socket]>();
+    const all = new Set<net.Socket>();
+    const server = net.createServer((browserSide) => {
+      const serverSide = net.connect(port, "127.0.0.1");
+      const pair: [net.Socket, net.Socket] = [browserSide, serverSide];
+      pairs.add(pair);
+      for (const s of pair) {
+        all.add(s);
+        s.on("error", () => undefined).on("close", () => {
+          all.delete(s);
+          pairs.delete(pair);
+        });
+      }
+      browserSide.pipe(serverSide);
+      serverSide.pipe(browserSide);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return new Relay(server, pairs, all);
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  cut(): void {
+    for (const [browserSide, serverSide] of this.pairs) {
+      browserSide.unpipe(serverSide);
+      serverSide.unpipe(browserSide);
+      serverSide.on("data", () => undefined); // the server's writes go nowhere
+      browserSide.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise((resolve) => this.server.close(resolve));
+    for (const s of this.all) s.destroy();
+    await closed;
+  }
+}
+let relay: Relay | undefined;
+
 afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
   await Promise.all(clients.splice(0).map(closeQuietly));
   // Every page lives in its own context: closing the contexts closes the pages.
   await Promise.all((browser?.contexts() ?? []).map((c) => c.close()));
   await killAll();
+});
+
+beforeEach(() => {
   pageErrors = [];
   consoleErrors = [];
 });
@@ -51,17 +113,32 @@ async function launch(): Promise<Browser> {
   return browser;
 }
 
+/** WebSockets each page opened (connection attempts). */
+const sockets = new WeakMap<Page, number>();
+
 /** A page in its own browser context (its own storage), opened on the chat. */
-async function openChat(b: Browser, port: number): Promise<Page> {
+async function openChat(b: Browser, port: number, state: "open" | "refused" = "open"): Promise<Page> {
   const context = await b.newContext({ viewport: { width: 820, height: 620 } });
   const page = await context.newPage();
+  sockets.set(page, 0);
+  page.on("websocket", () => sockets.set(page, sockets.get(page)! + 1));
   page.on("pageerror", (err) => pageErrors.push(err.message));
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());
   });
   await page.goto(`http://127.0.0.1:${port}/`);
-  await page.locator('#connection[data-state="open"]').waitFor({ timeout: 10_000 });
+  await page.locator(`#connection[data-state="${state}"]`).waitFor({ timeout: 10_000 });
   return page;
+}
+
+/**
+ * The page opens no other WebSocket for a while: longer than its first
+ * retry delays (0.5 s, then 1 s), so a page that retries would have.
+ */
+async function expectNoRetry(page: Page): Promise<void> {
+  const before = sockets.get(page);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  expect(sockets.get(page)).toBe(before);
 }
 
 async function join(page: Page, name: string): Promise<void> {
@@ -85,6 +162,7 @@ async function shown(page: Page, text: string) {
 }
 
 const online = (page: Page) => page.locator("#online").textContent();
+const status = (page: Page) => page.locator("#connection").textContent();
 
 // Starting Chromium and its renderers takes seconds on a busy machine.
 const BROWSER_TEST_TIMEOUT = 60_000;
@@ -96,6 +174,8 @@ describe("examples/chat in headless Chromium", () => {
     const alice = await openChat(b, port);
     const bob = await openChat(b, port);
     expect(await alice.title()).toBe("wavesock chat");
+    // Nobody has joined yet: no count rather than a wrong "0 online".
+    expect(await alice.locator("#online").isVisible()).toBe(false);
 
     await join(alice, "alice");
     await join(bob, "bob");
@@ -152,33 +232,177 @@ describe("examples/chat in headless Chromium", () => {
     expect(consoleErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
 
-  it.skipIf(!haveChromium)("a page reconnects and rejoins after the server restarts", async () => {
+  it.skipIf(!haveChromium)("a page reconnects and rejoins after the server restarts, with one welcome and a marker where it dropped", async () => {
     const first = await Example.server("chat/server.js");
     const port = first.port;
     const b = await launch();
     const page = await openChat(b, port);
     await join(page, "carol");
     await expect.poll(() => online(page), { timeout: 10_000 }).toBe("1 online");
+    await say(page, "before the restart");
+    await shown(page, "before the restart");
 
     // The server goes away: the page says so and keeps the name.
     expect(await first.example.stop()).toEqual({ code: 0, signal: null });
     await page.locator('#connection[data-state="closed"]').waitFor({ timeout: 10_000 });
-    expect(await page.locator("#connection").textContent()).toMatch(/^Disconnected/);
+    expect(await status(page)).toMatch(/^The server went away \(restarting or shutting down\)\. Reconnecting in \d+ s…$/);
     expect(await page.getByRole("button", { name: "Send" }).isDisabled()).toBe(true);
+    expect(await page.locator("#online").isVisible()).toBe(false);
+    const gap = page.locator("#messages li.gap");
+    expect(await gap.textContent()).toMatch(/^Disconnected at [^—]+$/);
+    // The next attempts find nobody listening: the page asks, and says so.
+    await expect.poll(() => status(page), { timeout: 10_000 }).toMatch(/^Can't reach the server\. Reconnecting in \d+ s…$/);
 
     // It comes back on the same port: the page reconnects and takes its seat again.
     const second = await Example.server("chat/server.js", { PORT: String(port) });
     expect(second.port).toBe(port);
-    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 10_000 });
+    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
     await expect.poll(() => online(page), { timeout: 10_000 }).toBe("1 online");
     await second.example.waitFor(/carol joined \(1 online\)/);
+    await expect.poll(() => gap.textContent(), { timeout: 10_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+$/);
 
     const node = await connect(`ws://127.0.0.1:${port}/chat`);
     clients.push(node);
     await node.send(JSON.stringify({ type: "join", name: "node" }));
     await say(page, "back again");
     expect(await recvJSONUntil(node, (m) => m["type"] === "message")).toMatchObject({ name: "carol", text: "back again" });
+    expect(await (await shown(page, "back again")).getAttribute("class")).toBe("message mine");
+
+    // One welcome for one join; the marker sits between the messages before and after.
+    expect(await page.locator("#messages li.system", { hasText: "Welcome" }).count()).toBe(1);
+    expect(await page.locator("#messages li.system", { hasText: "carol joined" }).count()).toBe(1);
+    const transcript = await page.locator("#messages li").evaluateAll((items) => items.map((li) => `${li.className}: ${li.textContent}`));
+    const at = (pattern: RegExp) => transcript.findIndex((line) => pattern.test(line));
+    expect(at(/before the restart/)).toBeLessThan(at(/^gap: Disconnected/));
+    expect(at(/^gap: Disconnected/)).toBeLessThan(at(/back again/));
     // (The console does show the failed reconnection attempts: that is expected.)
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a page whose connection dropped takes its seat back from the connection the server still holds", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    relay = await Relay.start(port);
+    const b = await launch();
+    const page = await openChat(b, relay.port);
+    await join(page, "fay");
+    const node = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(node);
+    await node.send(JSON.stringify({ type: "join", name: "node" }));
+    await recvJSONUntil(node, (m) => m["event"] === "join" && m["name"] === "node");
+    await say(page, "before the cut");
+    const before = await recvJSONUntil(node, (m) => m["type"] === "message");
+
+    relay.cut();
+    await page.locator("#messages li.gap").waitFor({ timeout: 10_000 });
+    // The page comes back (through the relay) while the server still holds
+    // the old connection under fay's name: the token takes the seat back.
+    await example.waitFor(/fay is back \(2 online\)/, 30_000);
+    await expect.poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 }).toMatch(/ — reconnected at [^—]+$/);
+    await say(page, "after the cut");
+    expect(await (await shown(page, "after the cut")).getAttribute("class")).toBe("message mine");
+    // The room saw no one leave or join: the next thing it hears is fay, with the same identity.
+    const after = JSON.parse((await node.recv()) as string) as Record<string, unknown>;
+    expect(after).toMatchObject({ type: "message", name: "fay", text: "after the cut", from: before["from"] });
+    expect(await page.locator("#messages li.system", { hasText: /Welcome|fay joined|fay left/ }).count()).toBe(2);
+    expect(example.stdout).not.toContain("fay left");
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a full server (503) is explained and retried until there is room", async () => {
+    // Room for the page's own loads (a page and two files at once), then
+    // for its WebSocket and two Node clients.
+    const { example, port } = await Example.server("chat/server.js", { MAX_CONNECTIONS: "3" });
+    relay = await Relay.start(port);
+    const b = await launch();
+    const page = await openChat(b, relay.port);
+    await join(page, "gus");
+    const idle = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(idle);
+    const node = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(node);
+    await node.send(JSON.stringify({ type: "join", name: "node" }));
+    await example.waitFor(/node joined/);
+
+    // gus's old connection still holds its place: the server is full.
+    relay.cut();
+    await expect.poll(() => status(page), { timeout: 10_000 }).toMatch(/^The server is busy or unavailable \(HTTP 503\)\. Reconnecting in \d+ s…$/);
+    const tries = sockets.get(page)!;
+    await expect.poll(() => sockets.get(page), { timeout: 20_000 }).toBeGreaterThan(tries); // it keeps trying
+    await node.close();
+    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
+    await example.waitFor(/gus is back/);
+    await say(page, "room at last");
+    expect(await (await shown(page, "room at last")).getAttribute("class")).toBe("message mine");
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a taken name is refused on the page; 'mine' follows the server's identity, not the name", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const b = await launch();
+    const alice = await openChat(b, port);
+    const other = await openChat(b, port);
+    await join(alice, "alice");
+
+    await other.locator("#name").fill("alice");
+    await other.getByRole("button", { name: "Join" }).click();
+    const error = other.getByRole("alert");
+    await error.waitFor({ timeout: 10_000 });
+    expect(await error.textContent()).toBe("The name alice is taken: pick another one.");
+    expect(await other.locator("#join-form").isVisible()).toBe(true);
+    expect(await other.locator("#message-form").isVisible()).toBe(false);
+    expect(await other.locator("#online").isVisible()).toBe(false);
+    await join(other, "alice2");
+    expect(await error.isVisible()).toBe(false);
+
+    await say(alice, "only alice wrote this");
+    expect(await (await shown(other, "only alice wrote this")).getAttribute("class")).toBe("message");
+    expect(await (await shown(alice, "only alice wrote this")).getAttribute("class")).toBe("message mine");
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a page from an origin the server refuses says why and does not retry", async () => {
+    const { example, port } = await Example.server("chat/server.js", { ORIGINS: "https://chat.example" });
+    const b = await launch();
+    const page = await openChat(b, port, "refused");
+    expect(await status(page)).toBe(
+      `The server refused the connection (HTTP 403: Forbidden: pages from http://127.0.0.1:${port} may not join this chat (allowed: https://chat.example)).`,
+    );
+    expect(await page.getByRole("button", { name: "Join" }).isDisabled()).toBe(true);
+    await expectNoRetry(page);
+    expect(sockets.get(page)).toBe(1);
+    expect(example.stdout.match(/refused a WebSocket/g)).toHaveLength(1);
+
+    // The user may try again; the answer is the same.
+    await page.getByRole("button", { name: "Reconnect" }).click();
+    await expect.poll(() => sockets.get(page), { timeout: 10_000 }).toBe(2);
+    await page.locator('#connection[data-state="refused"]').waitFor({ timeout: 10_000 });
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a message too big for the server: the page says so, waits for the user, then takes its seat back", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const b = await launch();
+    const page = await openChat(b, port);
+    await join(page, "erin");
+    // The box holds 2000 characters, which stay under the server's 16 KiB;
+    // a page changed to send more is closed with 1009.
+    await page.locator("#text").evaluate((input) => input.removeAttribute("maxlength"));
+    await say(page, "z".repeat(20_000));
+    await page.locator('#connection[data-state="refused"]').waitFor({ timeout: 10_000 });
+    expect(await status(page)).toMatch(/^Your message was too big for the server\. \(1009: .+\)$/);
+    expect(await page.locator("#messages li.gap").textContent()).toMatch(/^Disconnected at [^—]+$/);
+    await expectNoRetry(page);
+    expect(sockets.get(page)).toBe(1);
+
+    await page.getByRole("button", { name: "Reconnect" }).click();
+    await page.locator('#connection[data-state="open"]').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 }).toMatch(/ — reconnected at [^—]+$/);
+    expect(await page.locator("#message-form").isVisible()).toBe(true);
+    await say(page, "smaller now");
+    expect(await (await shown(page, "smaller now")).getAttribute("class")).toBe("message mine");
+    expect(await page.locator("#messages li.system", { hasText: "Welcome" }).count()).toBe(1);
+    expect(await page.locator("#messages li.system", { hasText: "erin joined" }).count()).toBe(1);
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
 });

@@ -1,14 +1,25 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidStatus, connect, type Connection } from "../../src/index.js";
-import { Example, closeQuietly, killAll, recvJSONUntil } from "./helpers.js";
+import { RawPeer, clientFrame } from "../node/helpers.js";
+import { Example, closeQuietly, killAll, recvJSONUntil, withTimeout } from "./helpers.js";
 
+/** Any message from the chat server (see the wire format at the top of examples/chat/server.js). */
 interface RoomMessage {
-  type: "message" | "system";
+  type: "message" | "system" | "joined" | "error";
+  id?: number;
+  from?: string;
+  member?: string;
+  token?: string;
   name?: string;
   text?: string;
+  code?: string;
   event?: "join" | "leave";
   online?: number;
-  time: string;
+  members?: string[];
+  epoch?: string;
+  lastId?: number;
+  rejoined?: boolean;
+  time?: string;
 }
 
 const clients: Connection[] = [];
@@ -17,20 +28,32 @@ afterEach(async () => {
   await killAll();
 });
 
-async function member(port: number, name?: string): Promise<Connection> {
-  const ws = await connect(`ws://127.0.0.1:${port}/chat`);
+async function open(port: number, options: { origin?: string } = {}): Promise<Connection> {
+  const ws = await connect(`ws://127.0.0.1:${port}/chat`, options);
   clients.push(ws);
-  const hello = JSON.parse((await ws.recv()) as string) as RoomMessage;
-  expect(hello).toMatchObject({ type: "system" });
-  expect(typeof hello.online).toBe("number");
-  if (name !== undefined) {
-    await ws.send(JSON.stringify({ type: "join", name }));
-    await recvJSONUntil<RoomMessage>(ws, (m) => m.event === "join" && m.name === name.trim());
-  }
   return ws;
 }
 
-const next = (ws: Connection, accept: (m: RoomMessage) => boolean) => recvJSONUntil<RoomMessage>(ws, accept);
+const next = (ws: Connection, accept: (m: RoomMessage) => boolean = () => true) => recvJSONUntil<RoomMessage>(ws, accept);
+
+/** The very next message, whatever it is. */
+async function recvJSON(ws: Connection): Promise<RoomMessage> {
+  return JSON.parse((await withTimeout(ws.recv(), 10_000, "timed out waiting for a message")) as string) as RoomMessage;
+}
+
+async function joinAs(ws: Connection, name: string, token?: string): Promise<RoomMessage> {
+  await ws.send(JSON.stringify(token === undefined ? { type: "join", name } : { type: "join", name, token }));
+  return recvJSON(ws);
+}
+
+/** A connection seated under `name`, with its `joined` reply; its own join event is read. */
+async function member(port: number, name: string): Promise<{ ws: Connection; joined: RoomMessage }> {
+  const ws = await open(port);
+  const joined = await joinAs(ws, name);
+  expect(joined).toMatchObject({ type: "joined", name });
+  await next(ws, (m) => m.event === "join" && m.from === joined.member);
+  return { ws, joined };
+}
 
 describe("examples/chat/server.js: the web page", () => {
   it("serves the page and its files on one port, and 404 for anything else", async () => {
@@ -77,55 +100,218 @@ describe("examples/chat/server.js: the web page", () => {
     expect(err).toBeInstanceOf(InvalidStatus);
   });
 
-  it("refuses a WebSocket opened by a page from another origin", async () => {
+  it("refuses a WebSocket opened by a page from another origin, and says so to a plain request too", async () => {
     const { port } = await Example.server("chat/server.js");
     const err = await connect(`ws://127.0.0.1:${port}/chat`, { origin: "http://evil.example" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidStatus);
     expect((err as InvalidStatus).response.status).toBe(403);
-    const ws = await connect(`ws://127.0.0.1:${port}/chat`, { origin: `http://127.0.0.1:${port}` });
-    clients.push(ws);
-    expect(JSON.parse((await ws.recv()) as string)).toMatchObject({ type: "system", online: 0 });
+    const ws = await open(port, { origin: `http://127.0.0.1:${port}` });
+    expect(await joinAs(ws, "ada")).toMatchObject({ type: "joined", name: "ada", online: 1 });
+
+    // What the page asks after a failed handshake (browsers hide the status of one).
+    const refused = await fetch(`http://127.0.0.1:${port}/chat`, { method: "POST", headers: { origin: "http://evil.example" } });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("pages from http://evil.example may not join this chat");
+    const welcome = await fetch(`http://127.0.0.1:${port}/chat`, { method: "POST", headers: { origin: `http://127.0.0.1:${port}` } });
+    expect(welcome.status).toBe(426);
+    expect(welcome.headers.get("upgrade")).toBe("websocket");
+    await welcome.arrayBuffer();
+  });
+
+  it("takes pages from the origins in ORIGINS instead (behind a proxy that rewrites Host)", async () => {
+    const { port } = await Example.server("chat/server.js", { ORIGINS: "https://chat.example, https://www.chat.example" });
+    const ws = await open(port, { origin: "https://chat.example" });
+    expect(await joinAs(ws, "ada")).toMatchObject({ type: "joined" });
+    const err = await connect(`ws://127.0.0.1:${port}/chat`, { origin: `http://127.0.0.1:${port}` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidStatus);
+    expect((err as InvalidStatus).response.status).toBe(403);
+    expect(new TextDecoder().decode((err as InvalidStatus).response.body)).toContain("allowed: https://chat.example, https://www.chat.example");
   });
 });
 
 describe("examples/chat/server.js: the room", () => {
-  it("joins, broadcasts messages, counts who is online and announces departures", async () => {
+  it("joins, broadcasts messages with ids and identities, counts who is online and announces departures", async () => {
     const { example, port } = await Example.server("chat/server.js");
-    const alice = await member(port);
+    const alice = await open(port);
 
     // Nothing is said before a name is chosen.
     await alice.send(JSON.stringify({ type: "message", text: "anyone?" }));
-    expect((await next(alice, () => true)).text).toBe("Pick a name first.");
+    expect(await recvJSON(alice)).toEqual({ type: "error", code: "not-joined", text: "Pick a name first." });
     await alice.send("not json");
-    expect((await next(alice, () => true)).text).toBe("Messages must be JSON objects.");
+    expect(await recvJSON(alice)).toMatchObject({ type: "error", code: "not-json" });
+    expect(await joinAs(alice, " \u0007 ")).toMatchObject({ type: "error", code: "name-empty" });
 
-    await alice.send(JSON.stringify({ type: "join", name: "  alice " }));
-    expect(await next(alice, () => true)).toMatchObject({ type: "system", text: "Welcome, alice! You are the first one here.", online: 1 });
-    expect(await next(alice, () => true)).toMatchObject({ type: "system", event: "join", name: "alice", text: "alice joined", online: 1 });
+    const aliceJoined = await joinAs(alice, "  alice ");
+    expect(aliceJoined).toMatchObject({ type: "joined", name: "alice", online: 1, members: [], lastId: 0, rejoined: false, text: "Welcome, alice! You are the first one here." });
+    expect(aliceJoined.member).toMatch(/^[\w-]{12}$/);
+    expect(aliceJoined.token).toMatch(/^[\w-]{24}$/);
+    expect(aliceJoined.epoch).toMatch(/^[\w-]{8}$/);
+    expect(aliceJoined.id).toBeUndefined(); // only room events carry ids
+    expect(await recvJSON(alice)).toMatchObject({ type: "system", id: 1, event: "join", from: aliceJoined.member, name: "alice", text: "alice joined", online: 1 });
+    expect(await joinAs(alice, "alice again")).toMatchObject({ type: "error", code: "already-joined" });
 
-    const bob = await member(port);
-    await bob.send(JSON.stringify({ type: "join", name: "bob\u0007" }));
-    expect((await next(bob, () => true)).text).toBe("Welcome, bob! Also here: alice.");
-    expect(await next(alice, () => true)).toMatchObject({ event: "join", name: "bob", online: 2 });
+    const bob = await open(port);
+    const bobJoined = await joinAs(bob, "bob\u0007");
+    expect(bobJoined).toMatchObject({ name: "bob", text: "Welcome, bob! Also here: alice.", members: ["alice"], lastId: 1, epoch: aliceJoined.epoch });
+    expect(bobJoined.member).not.toBe(aliceJoined.member);
+    expect(await recvJSON(alice)).toMatchObject({ id: 2, event: "join", from: bobJoined.member, name: "bob", online: 2 });
+    expect(await recvJSON(bob)).toMatchObject({ id: 2, event: "join" });
 
     await bob.send(JSON.stringify({ type: "message", text: "hi alice" }));
     for (const ws of [alice, bob]) {
-      const m = await next(ws, (m) => m.type === "message");
-      expect(m).toMatchObject({ type: "message", name: "bob", text: "hi alice" });
-      expect(Number.isNaN(Date.parse(m.time))).toBe(false);
+      const m = await recvJSON(ws);
+      expect(m).toMatchObject({ type: "message", id: 3, from: bobJoined.member, name: "bob", text: "hi alice" });
+      expect(Number.isNaN(Date.parse(m.time!))).toBe(false);
     }
     await example.waitFor(/bob: hi alice/);
 
     // Empty messages are dropped; long ones are cut.
     await alice.send(JSON.stringify({ type: "message", text: "   " }));
     await alice.send(JSON.stringify({ type: "message", text: "x".repeat(5000) }));
-    expect((await next(bob, (m) => m.type === "message")).text).toHaveLength(2000);
+    const long = await recvJSON(bob);
+    expect(long).toMatchObject({ id: 4, from: aliceJoined.member });
+    expect(long.text).toHaveLength(2000);
 
     await alice.close();
-    expect(await next(bob, () => true)).toMatchObject({ type: "system", event: "leave", name: "alice", text: "alice left", online: 1 });
+    expect(await recvJSON(bob)).toMatchObject({ type: "system", id: 5, event: "leave", from: aliceJoined.member, name: "alice", text: "alice left", online: 1 });
     await example.waitFor(/alice left \(1 online\)/);
+
+    // The name is free again once its holder left.
+    const alice2 = await open(port);
+    expect(await joinAs(alice2, "Alice")).toMatchObject({ type: "joined", name: "Alice", lastId: 5 });
 
     expect(await example.stop()).toEqual({ code: 0, signal: null });
     expect(bob.closeCode).toBe(1001);
   });
+
+  it("keeps names unique: a taken name is refused, ignoring case, and the connection can pick another", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const ada = await member(port, "Ada");
+    const other = await open(port);
+    for (const name of ["Ada", "ada", " ADA "]) {
+      expect(await joinAs(other, name)).toEqual({ type: "error", code: "name-taken", text: "The name Ada is taken: pick another one." });
+    }
+    const joined = await joinAs(other, "Ada L.");
+    expect(joined).toMatchObject({ type: "joined", name: "Ada L.", members: ["Ada"] });
+    expect(await next(ada.ws)).toMatchObject({ event: "join", name: "Ada L.", online: 2 });
+  });
+
+  it("gives a seat back to the token's holder on a new connection; the old one is dropped without a leave", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    const carol = await member(port, "carol");
+    const dave = await member(port, "dave");
+    await next(carol.ws, (m) => m.event === "join" && m.name === "dave");
+
+    // Someone else with a wrong token cannot take it.
+    const thief = await open(port);
+    expect(await joinAs(thief, "carol", "x".repeat(24))).toMatchObject({ type: "error", code: "name-taken" });
+
+    // carol's page reconnects while the server still holds her old connection.
+    const back = await open(port);
+    const rejoined = await joinAs(back, "carol", carol.joined.token);
+    expect(rejoined).toMatchObject({ type: "joined", name: "carol", member: carol.joined.member, token: carol.joined.token, rejoined: true, online: 2 });
+    await carol.ws.closed;
+    expect(carol.ws.closeCode).toBe(4000);
+    expect(carol.ws.closeReason).toBe("replaced by a newer connection");
+    await example.waitFor(/carol is back \(2 online\)/);
+
+    await back.send(JSON.stringify({ type: "message", text: "still me" }));
+    // dave saw no leave or join in between: the next thing is the message, from the same identity.
+    expect(await recvJSON(dave.ws)).toMatchObject({ type: "message", from: carol.joined.member, name: "carol", text: "still me" });
+    expect(example.stdout).not.toContain("carol left");
+  });
+
+  it("refuses joins beyond MAX_MEMBERS and takes them once someone left", async () => {
+    const { example, port } = await Example.server("chat/server.js", { MAX_MEMBERS: "2" });
+    const first = await member(port, "one");
+    await member(port, "two");
+    const third = await open(port);
+    expect(await joinAs(third, "three")).toEqual({ type: "error", code: "room-full", text: "The room is full (2 people): try again in a while." });
+    await first.ws.close();
+    await example.waitFor(/one left/);
+    expect(await joinAs(third, "three")).toMatchObject({ type: "joined", online: 2 });
+  });
+});
+
+describe("examples/chat/server.js: slow members", () => {
+  it("logs nothing about slow members when people leave or the server shuts down", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    const people: Connection[] = [];
+    for (const name of ["ann", "ben", "cat", "dan"]) {
+      const ws = await open(port);
+      await ws.send(JSON.stringify({ type: "join", name }));
+      await example.waitFor(new RegExp(`${name} joined`));
+      people.push(ws);
+    }
+    await people[0]!.close();
+    await example.waitFor(/ann left \(3 online\)/);
+    await people[1]!.send(JSON.stringify({ type: "message", text: "bye" }));
+    await example.waitFor(/ben: bye/);
+    expect(await example.stop()).toEqual({ code: 0, signal: null });
+    expect(example.stdout).toContain("server closed");
+    expect(example.stdout).toMatch(/left \(0 online\)/);
+    expect(example.stdout).not.toMatch(/skipped|slow|keeping up/);
+  });
+
+  it("leaves out a member that stopped reading, says so once, and once more when it caught up", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    // A peer that joins and then stops reading: its socket is paused, so the
+    // server's write buffer for it fills.
+    const slow = await RawPeer.connect(port);
+    expect(await slow.handshake("/chat")).toMatch(/^HTTP\/1\.1 101 /);
+    slow.write(clientFrame(0x1, JSON.stringify({ type: "join", name: "slowpoke" })));
+    await example.waitFor(/slowpoke joined/);
+    slow.socket.pause();
+
+    const talker = await member(port, "talker");
+    let heard = 0;
+    const reading = (async () => {
+      try {
+        for await (const message of talker.ws) if (typeof message === "string" && message.includes('"talker"')) heard++;
+      } catch {
+        // closed at the end of the test
+      }
+    })();
+    const text = "y".repeat(2000);
+    let said = 0;
+    /**
+     * Talk until the log matches, 20 messages (40 KiB to every member) at a
+     * time: below the server's high water mark (64 KiB), so that a member
+     * that reads (the talker hears everything before the next round) is
+     * never left out.
+     */
+    const talkUntil = async (pattern: RegExp) => {
+      for (let round = 0; round < 2000 && !pattern.test(example.stdout); round++) {
+        for (let i = 0; i < 20; i++, said++) await talker.ws.send(JSON.stringify({ type: "message", text }));
+        // The talker hears its own messages once the server has broadcast them.
+        await withTimeout(
+          (async () => {
+            while (heard < said) await new Promise((r) => setTimeout(r, 20));
+          })(),
+          30_000,
+          `the talker heard ${heard} of its ${said} messages`,
+        );
+      }
+      return example.waitFor(pattern, 30_000);
+    };
+    await talkUntil(/slowpoke is not keeping up \(\d+ KiB unsent\): skipping them until they catch up/);
+    expect(example.stdout.match(/not keeping up/g)).toHaveLength(1);
+    expect(example.stdout).not.toMatch(/talker is not keeping up/);
+
+    // It reads again (and throws the bytes away): the next broadcast reaches it again.
+    slow.socket.removeAllListeners("data");
+    slow.socket.on("data", () => undefined);
+    slow.socket.resume();
+    const caughtUp = await talkUntil(/slowpoke caught up after missing (\d+) message\(s\)/);
+    expect(Number(caughtUp[1])).toBeGreaterThan(0);
+    // Once per episode: falling behind and catching up alternate.
+    const episodes = example.stdout.match(/slowpoke (is not keeping up|caught up)/g)!;
+    expect(episodes.slice(0, 2)).toEqual(["slowpoke is not keeping up", "slowpoke caught up"]);
+    episodes.forEach((line, i) => expect(line).toBe(episodes[i % 2]));
+    expect(example.stdout).not.toMatch(/talker (is not keeping up|caught up)/);
+
+    await talker.ws.close();
+    await reading;
+    slow.destroy();
+  }, 120_000);
 });
