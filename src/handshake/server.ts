@@ -28,7 +28,7 @@
 
 import { Buffer } from "node:buffer";
 import * as crypto from "node:crypto";
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, type WebSocketErrorCode } from "../errors.js";
 import type { MessageExtension, ServerExtensionFactory, ExtensionOffer } from "../extensions/types.js";
 import { parseExtensionHeader, parseSubprotocolHeader, serializeExtensionHeader, tokenListIncludes } from "./headers.js";
 import { reasonPhrase } from "./http.js";
@@ -78,7 +78,7 @@ export interface ServerHandshakeResult {
   extensions: MessageExtension[];
 }
 
-function refuse(status: number, code: string, message: string, headers?: Record<string, string>): InvalidHandshake {
+function refuse(status: number, code: WebSocketErrorCode, message: string, headers?: Record<string, string>): InvalidHandshake {
   return new InvalidHandshake(message, headers === undefined ? { status, code } : { status, code, headers });
 }
 

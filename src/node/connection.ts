@@ -16,6 +16,7 @@ import {
   ConnectionClosed,
   ConnectionClosedOK,
   InvalidState,
+  closeCodeOf,
   connectionClosed,
   type CloseInfo,
 } from "../errors.js";
@@ -154,16 +155,27 @@ export class Connection implements AsyncIterable<Data> {
     return this.finished ? "closed" : this.core.state === "open" ? "open" : "closing";
   }
 
-  /** The close code as the user sees it (the peer's, 1005 for none, 1006 for no close frame); undefined while open. */
+  /**
+   * The close code that says why the connection ended, as on
+   * {@link ConnectionClosed.closeCode}: the code we sent when we failed the
+   * connection (1009 for a message over `maxSize`...), else the peer's (1005
+   * for a close frame without one), else 1006 once closed without a close
+   * frame. Undefined while open, and while closing until one of them is known.
+   */
   get closeCode(): number | undefined {
     if (this.state === "open") return undefined;
-    return this.core.closeRcvd?.code ?? (this.finished ? 1006 : undefined);
+    const { closeRcvd, closeSent, failure } = this.core;
+    const code = closeCodeOf(closeRcvd, closeSent, failure);
+    return code !== 1006 || this.finished ? code : undefined;
   }
 
-  /** The close reason the peer gave; undefined while open. */
+  /** The reason that goes with {@link closeCode}; undefined when it is. */
   get closeReason(): string | undefined {
-    if (this.state === "open") return undefined;
-    return this.core.closeRcvd?.reason ?? (this.finished ? "" : undefined);
+    const code = this.closeCode;
+    if (code === undefined) return undefined;
+    const { closeRcvd, closeSent } = this.core;
+    if (closeRcvd !== null && closeRcvd.code === code) return closeRcvd.reason;
+    return closeSent !== null && closeSent.code === code ? closeSent.reason : "";
   }
 
   /** `send` waits while more bytes than this wait to be written. */
@@ -535,7 +547,11 @@ export class Connection implements AsyncIterable<Data> {
 
   /** The error that `recv`/`send` raise once closed. */
   private closedError(): ConnectionClosed {
-    return connectionClosed(this.core.closeRcvd, this.core.closeSent, this.core.failure ?? this.socketError ?? undefined);
+    const core = this.core;
+    return connectionClosed(core.closeRcvd, core.closeSent, {
+      rcvdThenSent: core.closeRcvdThenSent,
+      cause: core.failure ?? this.socketError ?? undefined,
+    });
   }
 
   /** The socket closed: settle everything that waits. */
