@@ -9,7 +9,8 @@
  * is exported separately from `wavesock/core`.
  * @packageDocumentation
  */
-export { serve, attach, Server } from "./node/server.js";
+export { serve, attach } from "./node/serve.js";
+export { Server } from "./node/server.js";
 export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
 export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";

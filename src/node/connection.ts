@@ -22,12 +22,24 @@ import {
 } from "../errors.js";
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
+import { validateSendOptions } from "./options/entry-points.js";
+import { checkCloseArguments, controlPayload, fragmentData, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
 
 /** A received message: a string for text, bytes for binary. */
 export type Data = string | Uint8Array;
 
-/** What `send` accepts: a message, or an (async) iterable of fragments sent as one fragmented message. */
-export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+/** Bytes as `send`, `ping` and `pong` take them: any view's bytes (a `Buffer`, any typed array, a `DataView`) or a buffer's. */
+export type BinaryData = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+/** One fragment of a message sent in fragments. */
+export type Fragment = string | BinaryData | Blob;
+
+/**
+ * What `send` accepts: a string (text), bytes (binary), a `Blob` (binary,
+ * read first), or an (async) iterable of fragments sent as one fragmented
+ * message (text if the first fragment is a string).
+ */
+export type Sendable = string | BinaryData | Blob | Iterable<Fragment> | AsyncIterable<Fragment>;
 
 /** Options shared by server and client connections. */
 export interface ConnectionOptions {
@@ -279,18 +291,28 @@ export class Connection implements AsyncIterable<Data> {
   // ----------------------------------------------------------------- writing
 
   /**
-   * Send a message: a string as text, bytes as binary, or an iterable / async
-   * iterable of strings or bytes as one fragmented message. Resolves when the
-   * bytes are handed to the socket and its buffer is under the high water
-   * mark. Rejects with `ConnectionClosed` once the connection is closing.
+   * Send a message: a string as text; bytes as binary (a `Buffer`, any
+   * typed array or `DataView` — the bytes of the view —, an `ArrayBuffer`);
+   * a `Blob` as binary once read (messages keep their order); or an
+   * iterable / async iterable of those as one fragmented message. Resolves
+   * when the bytes are handed to the socket and its buffer is under the high
+   * water mark. Rejects with `ConnectionClosed` once the connection is
+   * closing, and with a `TypeError` (code `WS_ERR_INVALID_ARGUMENT`) for
+   * anything else than the above.
    */
   send(message: Sendable, options?: { compress?: boolean }): Promise<void> {
     if (this.sendLock !== null) return this.sendLock.then(() => this.send(message, options));
     try {
+      if (options !== undefined) validateSendOptions(options);
       if (typeof message === "string") this.core.sendText(message, true, options);
       else if (message instanceof Uint8Array) this.core.sendBinary(message, true, options);
-      else if (message instanceof ArrayBuffer) this.core.sendBinary(new Uint8Array(message), true, options);
-      else return this.sendFragments(message);
+      else {
+        const bytes = toBytes(message);
+        if (bytes !== null) this.core.sendBinary(bytes, true, options);
+        else if (isBlob(message)) return this.sendBlob(message, options);
+        else if (isFragments(message)) return this.sendFragments(message);
+        else throw sendTypeError(message);
+      }
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -298,27 +320,44 @@ export class Connection implements AsyncIterable<Data> {
     return this.writable();
   }
 
-  private sendFragments(fragments: Iterable<Data> | AsyncIterable<Data>): Promise<void> {
-    const run = async () => {
+  /** A Blob is read before it is sent; later sends wait for it, so messages keep their order. */
+  private sendBlob(blob: Blob, options?: { compress?: boolean }): Promise<void> {
+    return this.withSendLock(async () => {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      try {
+        this.core.sendBinary(bytes, true, options);
+      } catch (err) {
+        throw this.sendError(err);
+      }
+      this.flushOutput();
+      await this.writable();
+    });
+  }
+
+  private sendFragments(fragments: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+    return this.withSendLock(async () => {
       let started = false;
-      const put = (chunk: Data) => {
+      let index = 0;
+      const put = async (chunk: unknown) => {
+        let data = fragmentData(chunk, index++);
+        if (isBlob(data)) data = new Uint8Array(await data.arrayBuffer());
         if (!started) {
-          if (typeof chunk === "string") this.core.sendText(chunk, false);
-          else this.core.sendBinary(chunk, false);
+          if (typeof data === "string") this.core.sendText(data, false);
+          else this.core.sendBinary(data, false);
           started = true;
         } else {
-          this.core.sendContinuation(chunk, false);
+          this.core.sendContinuation(data, false);
         }
         this.flushOutput();
       };
       try {
         if (Symbol.asyncIterator in fragments) {
           for await (const chunk of fragments) {
-            put(chunk);
+            await put(chunk);
             await this.writable();
           }
         } else {
-          for (const chunk of fragments as Iterable<Data>) put(chunk);
+          for (const chunk of fragments) await put(chunk);
         }
         if (started) {
           this.core.sendContinuation(new Uint8Array(0), true);
@@ -333,8 +372,12 @@ export class Connection implements AsyncIterable<Data> {
         throw this.sendError(err);
       }
       await this.writable();
-    };
-    const done = run();
+    });
+  }
+
+  /** Run `task` with the send lock held: other sends wait until it settles. */
+  private withSendLock(task: () => Promise<void>): Promise<void> {
+    const done = task();
     const lock = done.then(
       () => undefined,
       () => undefined,
@@ -407,15 +450,16 @@ export class Connection implements AsyncIterable<Data> {
   /**
    * Send a ping; resolves with the round-trip time in milliseconds when the
    * matching pong arrives. A pong also answers every earlier ping. With no
-   * data, 4 random bytes are sent.
+   * data, 4 random bytes are sent; data is a string or bytes, at most 125
+   * bytes (`RangeError` beyond).
    */
-  ping(data?: string | Uint8Array): Promise<number> {
-    const payload =
-      data === undefined
-        ? crypto.getRandomValues(Buffer.allocUnsafe(4))
-        : typeof data === "string"
-          ? Buffer.from(data, "utf8")
-          : data;
+  ping(data?: string | BinaryData): Promise<number> {
+    let payload: Uint8Array;
+    try {
+      payload = data === undefined ? crypto.getRandomValues(Buffer.allocUnsafe(4)) : controlPayload("ping", data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const key = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("latin1");
     const waiters = (this.pingWaiters ??= new Map());
     if (waiters.has(key)) return Promise.reject(new InvalidState("already waiting for a pong with the same data"));
@@ -428,10 +472,10 @@ export class Connection implements AsyncIterable<Data> {
     return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
   }
 
-  /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). */
-  pong(data: string | Uint8Array = new Uint8Array(0)): Promise<void> {
+  /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
+  pong(data: string | BinaryData = new Uint8Array(0)): Promise<void> {
     try {
-      this.core.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+      this.core.sendPong(controlPayload("pong", data));
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -495,9 +539,13 @@ export class Connection implements AsyncIterable<Data> {
   /**
    * Start the closing handshake with `code` and `reason` (default 1000) and
    * wait until the TCP connection is closed. Closing a closed connection
-   * does nothing.
+   * does nothing. Rejects with `TypeError` for a code that is not a number
+   * or a reason that is not a string, and with `RangeError` for a code a
+   * close frame may not carry (allowed: 1000–1003, 1007–1014, 3000–4999) or
+   * a reason over 123 bytes of UTF-8.
    */
   async close(code = 1000, reason = ""): Promise<void> {
+    checkCloseArguments(code, reason);
     if (this.core.state === "open") {
       this.core.sendClose(code, reason);
       this.afterInput();
