@@ -369,21 +369,21 @@ function describeClose(rcvd: CloseInfo | null, sent: CloseInfo | null, d: CloseD
   const cause = d.cause;
   const frames = describeFrames(rcvd, sent, d.rcvdThenSent ?? null);
   if (failedBy(sent, cause)) return `${cause.message} (${frames})`;
-  if (rcvd !== null && sent !== null) {
-    if (isCloseOK(rcvd, sent)) return `connection closed normally (${frames})`;
+  if (rcvd !== null) {
     const reason = rcvd.reason ? `: ${rcvd.reason}` : "";
-    return `${d.rcvdThenSent === false ? "closed" : "peer closed the connection"} with ${closeCodeName(rcvd.code)}${reason} (${frames})`;
+    if (isCloseOK(rcvd, sent)) return `connection closed normally${reason} (${frames})`;
+    const who = sent !== null && d.rcvdThenSent === false ? "closed" : "peer closed the connection";
+    return `${who} with ${closeCodeName(rcvd.code)}${reason} (${frames})`;
   }
-  if (rcvd !== null) return `peer closed the connection with ${closeCodeName(rcvd.code)} (${frames})`;
   if (sent !== null) return `closing handshake not completed (${frames}; 1006)`;
   const why = cause instanceof Error ? `: ${cause.message}` : "";
   return `connection lost without a closing handshake${why} (${frames}; 1006)`;
 }
 
+/** Python `websockets`' wording: "sent 1009; no close frame received". Reasons are in the headline. */
 function describeFrames(rcvd: CloseInfo | null, sent: CloseInfo | null, rcvdThenSent: boolean | null): string {
-  const fmt = (c: CloseInfo) => `${c.code}${c.reason ? ` ${JSON.stringify(c.reason)}` : ""}`;
-  if (rcvd && sent) return rcvdThenSent === false ? `sent ${fmt(sent)}; then received ${fmt(rcvd)}` : `received ${fmt(rcvd)}; then sent ${fmt(sent)}`;
-  if (rcvd) return `received ${fmt(rcvd)}; no close frame sent`;
-  if (sent) return `sent ${fmt(sent)}; no close frame received`;
+  if (rcvd && sent) return rcvdThenSent === false ? `sent ${sent.code}; then received ${rcvd.code}` : `received ${rcvd.code}; then sent ${sent.code}`;
+  if (rcvd) return `received ${rcvd.code}; no close frame sent`;
+  if (sent) return `sent ${sent.code}; no close frame received`;
   return "no close frame received or sent";
 }

@@ -20,6 +20,22 @@ import { isToken } from "./headers.js";
 import { isFieldValue, reasonPhrase, type HttpResponse } from "./http.js";
 
 /**
+ * A response as application code may write it: only `status` is required.
+ * The reason defaults to the standard phrase, headers to none, and the body
+ * may be a string (sent as UTF-8) or bytes; `Content-Length` is computed.
+ */
+export interface HttpResponseInit {
+  /** Status code, 200–599 for an answer instead of the handshake. */
+  status: number;
+  /** Reason phrase; default the standard one for `status` (`Not Found`). */
+  reason?: string;
+  /** Header names in any case (sent in lower case); values strings or numbers. */
+  headers?: Record<string, string | number>;
+  /** The body: a string (UTF-8) or bytes. */
+  body?: string | Uint8Array | ArrayBuffer | ArrayBufferView;
+}
+
+/**
  * What is wrong with a response: `problem` says it without the values
  * involved (a stable key, to log each distinct mistake once), `detail` shows
  * the value (bounded in length).

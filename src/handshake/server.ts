@@ -333,7 +333,7 @@ function negotiateExtensions(
  * 101 — and `TypeError` for a text that is not a string or a header that
  * could not be sent (a name that is not a token; CR, LF or NUL in a value).
  */
-export function rejectResponse(status: number, text: string = "", headers: Record<string, string> = {}): HttpResponse {
+export function rejectResponse(status: number, text: string = "", headers: Record<string, string | number> = {}): HttpResponse {
   if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
     throw argumentError(
       "WS_ERR_INVALID_ARGUMENT",

@@ -5,7 +5,13 @@
 import { Buffer } from "node:buffer";
 import { Opcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
-import type { Connection } from "./connection.js";
+import { argumentError } from "../errors.js";
+import type { BinaryData, Connection } from "./connection.js";
+import { validateBroadcastOptions } from "./options/entry-points.js";
+import { describeValue } from "./options/schema.js";
+import { toBytes } from "./payload.js";
+
+const EMPTY: BroadcastOptions = Object.freeze({});
 
 /** Options of {@link broadcast}. */
 export interface BroadcastOptions {
@@ -28,9 +34,9 @@ export interface BroadcastOptions {
  *
  * @returns how many connections were skipped.
  */
-export function broadcast(connections: Iterable<Connection>, message: string | Uint8Array, options: BroadcastOptions = {}): number {
+export function broadcast(connections: Iterable<Connection>, message: string | BinaryData, options: BroadcastOptions = EMPTY): number {
   const text = typeof message === "string";
-  const bytes = text ? Buffer.from(message, "utf8") : message;
+  const bytes = checkBroadcast(connections, message, options);
   const opcode = text ? Opcode.TEXT : Opcode.BINARY;
   const compress = options.compress !== false;
   let plain: Uint8Array[] | null = null;
@@ -63,4 +69,26 @@ export function broadcast(connections: Iterable<Connection>, message: string | U
     conn.flushOutput();
   }
   return skipped;
+}
+
+/**
+ * Check the arguments of `broadcast` — a few type tests, nothing per
+ * connection — and return the message's bytes (a string's UTF-8).
+ */
+function checkBroadcast(connections: unknown, message: unknown, options: unknown): Uint8Array {
+  const bytes = typeof message === "string" ? Buffer.from(message, "utf8") : toBytes(message);
+  if (bytes === null) {
+    throw argumentError(
+      "WS_ERR_INVALID_ARGUMENT",
+      `broadcast(connections, message): message must be a string or bytes (Buffer, TypedArray, DataView, ArrayBuffer); got ${describeValue(message)}`,
+    );
+  }
+  if (typeof connections !== "object" || typeof (connections as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
+    throw argumentError(
+      "WS_ERR_INVALID_ARGUMENT",
+      `broadcast(connections, message): connections must be an iterable of connections (server.connections); got ${describeValue(connections)}`,
+    );
+  }
+  if (options !== EMPTY) validateBroadcastOptions(options);
+  return bytes;
 }

@@ -33,7 +33,7 @@ import {
   type HttpRequest,
   type HttpResponse,
 } from "../handshake/http.js";
-import { checkResponse, isResponseProblem } from "../handshake/response.js";
+import { checkResponse, isResponseProblem, type HttpResponseInit } from "../handshake/response.js";
 import {
   acceptRequest,
   rejectResponse,
@@ -62,7 +62,7 @@ export interface PendingConnection {
    * Throws `RangeError` for a status outside 200–599 and `TypeError` for a
    * header that cannot be sent (inside `processRequest`, that is a 500).
    */
-  respond(status: number, text?: string, headers?: Record<string, string>): HttpResponse;
+  respond(status: number, text?: string, headers?: Record<string, string | number>): HttpResponse;
 }
 
 /** Options of {@link serve} and {@link attach}. */
@@ -100,7 +100,7 @@ export interface ServerOptions extends ConnectionOptions {
   processRequest?: (
     connection: PendingConnection,
     request: HttpRequest,
-  ) => HttpResponse | null | undefined | void | Promise<HttpResponse | null | undefined | void>;
+  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
   /**
    * Inspect or replace the response (the 101, or a refusal) before it is
    * sent: edit it in place or return a new one. A 101 may get headers but
@@ -111,7 +111,7 @@ export interface ServerOptions extends ConnectionOptions {
     connection: PendingConnection,
     request: HttpRequest,
     response: HttpResponse,
-  ) => HttpResponse | null | undefined | void | Promise<HttpResponse | null | undefined | void>;
+  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
   /**
    * Which origins may connect: exact origins (`"https://example.com"`),
    * RegExps and `null` (no `Origin` header) in an array, or a predicate

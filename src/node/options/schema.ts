@@ -239,7 +239,8 @@ function unknownOption(
   known: string[],
   aliases: Readonly<Record<string, string>>,
 ): Error {
-  const label = `${path}.${name}`;
+  // "unknown option pingIntervall", "unknown option compression.levle"
+  const label = path === "options" ? name : `${path.replace(/^options\./, "")}.${name}`;
   const alias = Object.hasOwn(aliases, name) ? aliases[name] : undefined;
   let hint: string;
   if (alias !== undefined) hint = known.includes(alias) ? ` (did you mean ${alias}?)` : ` (${alias})`;
