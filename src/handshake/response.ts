@@ -58,9 +58,10 @@ function bodyless(status: number): boolean {
  * reason phrase when none is given, the body as bytes (a string is encoded
  * as UTF-8; a `Uint8Array`, any other `ArrayBufferView` or an `ArrayBuffer`
  * is taken as bytes), and an empty body on a response that may have one but
- * has none (so that `Content-Length: 0` goes out and a user-supplied
- * `Content-Length` can never disagree with the body). Returns the completed
- * response, or what is wrong with it.
+ * has none and no `Content-Length` (so that `Content-Length: 0` goes out).
+ * A given `Content-Length` is replaced by the body's length, or kept when
+ * there is no body (a HEAD answer). Returns the completed response, or what
+ * is wrong with it.
  */
 export function checkResponse(value: unknown): HttpResponse | ResponseProblem {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -100,8 +101,10 @@ export function checkResponse(value: unknown): HttpResponse | ResponseProblem {
       if (lower === "transfer-encoding") {
         return { problem: 'sets "transfer-encoding": the body is sent whole, with Content-Length', detail: "" };
       }
-      // Content-Length is computed from the body; a given one could only disagree.
-      if (lower !== "content-length") headers[lower] = v;
+      if (lower === "content-length" && !/^[0-9]{1,15}$/.test(v)) {
+        return { problem: 'has a "content-length" that is not a number of bytes', detail: `got ${preview(v)}` };
+      }
+      headers[lower] = v;
     }
   }
 
@@ -116,7 +119,11 @@ export function checkResponse(value: unknown): HttpResponse | ResponseProblem {
   if (bodyless(status)) {
     if (body !== undefined && body.length > 0) return { problem: `has a body, which a ${status} response cannot have`, detail: "" };
     body = undefined;
-  } else {
+  } else if (body !== undefined || headers["content-length"] === undefined) {
+    // Content-Length is computed from the body, replacing a given one that
+    // could only disagree. Without a body, a given one stays: the answer to
+    // a HEAD request says how long the GET's body is.
+    delete headers["content-length"];
     body ??= new Uint8Array(0);
   }
   const out: HttpResponse = { status, reason, headers };

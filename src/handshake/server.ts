@@ -80,7 +80,9 @@ export interface ServerHandshakeOptions {
  * case-insensitive and a default port is the same as none
  * (`https://Example.com:443` is `https://example.com`). A string that is not
  * an origin (`scheme://host[:port]`, or `"null"`) is refused when the
- * policy is compiled: a path or a trailing slash would never match.
+ * policy is compiled: a path or a trailing slash would never match. An
+ * array is read once, when first used (the server reads it when it
+ * starts): for a list that changes at runtime, pass a predicate.
  */
 export type OriginPolicy = readonly (string | RegExp | null)[] | ((origin: string | undefined, request: HttpRequest) => boolean);
 

@@ -42,6 +42,14 @@ export interface ConnectOptions extends ConnectionOptions {
   family?: number;
   /** Limits of the response head parser. */
   headLimits?: HeadLimits;
+  /**
+   * Where the client reports what it cannot raise to you. The connection
+   * itself reports everything through its errors, so nothing is logged
+   * today; accepted so that one options object can serve `serve()` and
+   * `connect()` (as Python's `connect(logger=...)`), and for client
+   * features built on `connect`.
+   */
+  logger?: Pick<Console, "error"> | null;
 }
 
 /**

@@ -97,6 +97,16 @@ describe("processRequest answers: sensible forms are completed", () => {
     expect(log.lines).toEqual([]);
   });
 
+  it("a Content-Length without a body (a HEAD answer) is kept; with a body it is the body's", async () => {
+    const s = await server(answering((r) => (r.path === "/head" ? { status: 200, headers: { "Content-Length": "1416" } } : { status: 200, headers: { "content-length": "5" }, body: "ab" }), logSink()));
+    const head = parse(await exchange(s, "/head"));
+    expect(head.headers.get("content-length")).toEqual(["1416"]);
+    expect(head.body.length).toBe(0);
+    const get = parse(await exchange(s, "/get"));
+    expect(get.headers.get("content-length")).toEqual(["2"]);
+    expect(get.body.toString()).toBe("ab");
+  });
+
   it("bytes bodies: Buffer, Uint8Array, ArrayBuffer, DataView", async () => {
     const log = logSink();
     const bodies: unknown[] = [
@@ -142,6 +152,7 @@ describe("processRequest answers that cannot be sent: 500, logged once, the serv
     ["a reason with CR/LF", () => ({ status: 200, reason: "OK\r\nX: y" }), "reason phrase with CR, LF"],
     ["an object body", () => ({ status: 200, body: { json: true } }), "body that is not a string or bytes"],
     ["a body on a 204", () => ({ status: 204, body: "x" }), "a 204 response cannot have"],
+    ["a Content-Length that is not a number", () => ({ status: 200, headers: { "Content-Length": "12, 13" } }), '"content-length" that is not a number'],
     ["transfer-encoding", () => ({ status: 200, headers: { "Transfer-Encoding": "chunked" } }), "transfer-encoding"],
     ["the same header twice", () => ({ status: 200, headers: { "X-A": "1", "x-a": "2" } }), "twice"],
     ["a string", () => "Not Found", "is not a response object"],

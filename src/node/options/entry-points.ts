@@ -299,6 +299,7 @@ export const CONNECT_OPTIONS: Schema<ConnectOptions> = {
   localAddress,
   family,
   headLimits: nested("head limits { maxHeadSize, maxHeaders }", HEAD_LIMITS),
+  logger,
 };
 
 const CONNECT_ALIASES: Record<string, string> = {
