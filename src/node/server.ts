@@ -263,7 +263,15 @@ export class Server implements UpgradeEndpoint {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
     const pending = new PendingHandshake(this, socket, undefined, this.options.openTimeout ?? 10_000, false);
-    void this.upgrade(pending, requestFromNode(req), head);
+    let request: HttpRequest;
+    try {
+      request = requestFromNode(req);
+    } catch (err) {
+      pending.detach();
+      this.rejectHandshake(socket, err);
+      return;
+    }
+    void this.upgrade(pending, request, head);
   }
 
   /** @internal How long a request no endpoint takes may wait for another `'upgrade'` listener. */

@@ -66,7 +66,14 @@ class UpgradeDispatcher {
 
   constructor(httpServer: HttpServer) {
     this.httpServer = httpServer;
-    httpServer.on("upgrade", (req: IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    httpServer.on("upgrade", (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+      try {
+        this.onUpgrade(req, socket, head);
+      } catch {
+        // Never out of an event listener of the HTTP server: that would crash the process.
+        socket.destroy();
+      }
+    });
   }
 
   private onUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
