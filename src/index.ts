@@ -10,12 +10,13 @@
  * @packageDocumentation
  * @module wavesock
  */
-export { serve, attach, Server } from "./node/server.js";
+export { serve, attach } from "./node/serve.js";
+export { Server } from "./node/server.js";
 export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
 export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";
 export { Connection } from "./node/connection.js";
-export type { ConnectionOptions, Data, Sendable, HandshakeInfo } from "./node/connection.js";
+export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export { localPubSub } from "./node/local-pubsub.js";
@@ -42,10 +43,12 @@ export type {
   MessageExtension,
 } from "./extensions/types.js";
 export type { HttpRequest, HttpResponse, HeadLimits } from "./handshake/http.js";
-export type { ServerHandshakeOptions } from "./handshake/server.js";
+export type { ServerHandshakeOptions, OriginPolicy } from "./handshake/server.js";
+export type { HttpResponseInit } from "./handshake/response.js";
 export { rejectResponse as respond } from "./handshake/server.js";
 export {
   WebSocketError,
+  BackplaneError,
   ProtocolError,
   PayloadTooBig,
   InvalidState,
@@ -56,4 +59,4 @@ export {
   ConnectionClosedOK,
   ConnectionClosedError,
 } from "./errors.js";
-export type { CloseInfo, HttpResponseLike } from "./errors.js";
+export type { CloseInfo, CloseDetails, HttpResponseLike, WebSocketErrorCode, ArgumentError, ArgumentErrorCode } from "./errors.js";

@@ -358,7 +358,7 @@ export class Protocol implements FrameSink {
     }
     // Refuse from the header, before buffering a byte of the payload.
     if (this.maxSize !== null && this.msgSize + length > this.maxSize) {
-      throw new PayloadTooBig(`message over the ${this.maxSize}-byte limit`);
+      throw PayloadTooBig.over(this.msgSize + length, this.maxSize, !fin || this.msgCompressed);
     }
   }
 

@@ -80,7 +80,7 @@
  */
 import { constants as bufferConstants } from "node:buffer";
 import zlib from "node:zlib";
-import { PayloadTooBig, ProtocolError } from "../errors.js";
+import { PayloadTooBig, ProtocolError, WebSocketError, argumentError } from "../errors.js";
 import type { MessageExtension } from "./types.js";
 
 /** RFC 7692 §7.2.1: the tail a Z_SYNC_FLUSH leaves, removed by the sender and appended by the receiver. */
@@ -228,7 +228,7 @@ export class PerMessageDeflate implements MessageExtension {
     // DEFLATE block with no compression (the "BTYPE" bits are set to 00),
     // append an empty DEFLATE block with no compression to the tail end."
     // Z_SYNC_FLUSH always ends with that block, whose last 4 octets we remove.
-    if (!endsWithSyncTail(out)) throw new Error("zlib did not end its output with a sync flush");
+    if (!endsWithSyncTail(out)) throw new WebSocketError("internal error: zlib did not end its output with a sync flush", "WS_ERR_INTERNAL");
     this.sent?.append(payload);
     return out.subarray(0, out.length - SYNC_TAIL.length);
   }
@@ -266,7 +266,7 @@ export class PerMessageDeflate implements MessageExtension {
 
 function checkRange(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`permessage-deflate ${name} must be an integer from ${min} to ${max}, got ${value}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `permessage-deflate ${name} must be an integer from ${min} to ${max}, got ${value}`, true);
   }
 }
 
@@ -276,7 +276,9 @@ function endsWithSyncTail(data: Uint8Array): boolean {
 }
 
 function tooBig(limit: number): PayloadTooBig {
-  return new PayloadTooBig(`compressed message inflates over the ${limit}-byte limit`);
+  return new PayloadTooBig(`message too big: a compressed message inflates to more than the limit of ${limit.toLocaleString("en-US")} bytes`, {
+    maxSize: limit,
+  });
 }
 
 /** Map what `inflateRawSync` threw to the error the connection fails with. */
@@ -290,5 +292,7 @@ function decodeError(error: unknown, limit: number): Error {
     const message = error instanceof Error ? error.message : String(error);
     return new ProtocolError(`invalid compressed data: ${message}`, "WS_ERR_INVALID_COMPRESSED_DATA", 1007);
   }
-  return error instanceof Error ? error : new Error(String(error));
+  // Anything else (Z_MEM_ERROR...) is no fault of the peer's: 1011.
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProtocolError(`internal error: ${message}`, "WS_ERR_INTERNAL", 1011, { cause: error });
 }

@@ -35,7 +35,7 @@
  *   (allowed by §7.1.1.2; makes the agreement explicit).
  * - Window bits 8 are supported both ways: see the note in `deflate-codec.ts`.
  */
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, argumentError } from "../errors.js";
 import { PerMessageDeflate, type DeflateParameters } from "./deflate-codec.js";
 import type { ClientExtensionFactory, ExtensionParam, MessageExtension, ServerExtensionFactory } from "./types.js";
 
@@ -241,7 +241,7 @@ function stripUndefined(options: DeflateOptions): DeflateOptions {
 function checkInt(name: string, value: unknown, min: number, max: number, optional: boolean): void {
   if (value === undefined && optional) return;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`permessage-deflate option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `permessage-deflate option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`, true);
   }
 }
 

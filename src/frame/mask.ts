@@ -58,6 +58,7 @@
  * This module is pure: no I/O, only the global Web Crypto and WebAssembly
  * objects, so the core stays portable to other runtimes.
  */
+import { argumentError } from "../errors.js";
 
 /**
  * Below this many bytes `mask` uses the unrolled byte loop: creating the
@@ -128,7 +129,7 @@ export function mask(data: Uint8Array, key: Uint8Array, offset = 0): void {
 export function maskInto(source: Uint8Array, key: Uint8Array, target: Uint8Array, targetOffset: number): void {
   const length = source.length;
   if (!(targetOffset >= 0 && targetOffset + length <= target.length)) {
-    throw new RangeError(`maskInto: ${length} bytes do not fit at offset ${targetOffset} of ${target.length}`);
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `maskInto: ${length} bytes do not fit at offset ${targetOffset} of ${target.length}`, true);
   }
   // Straight from the user's buffer into wasm memory and out to the target:
   // one copy fewer than copy-then-mask. Only when the views cannot overlap,

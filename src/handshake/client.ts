@@ -17,7 +17,7 @@
 
 import { Buffer } from "node:buffer";
 import { getRandomValues } from "node:crypto";
-import { InvalidHandshake, InvalidStatus } from "../errors.js";
+import { InvalidHandshake, InvalidStatus, argumentError, type WebSocketErrorCode } from "../errors.js";
 import type { ClientExtensionFactory, ExtensionOffer, MessageExtension } from "../extensions/types.js";
 import { isToken, parseExtensionHeader, parseSubprotocolHeader, parseTokenList, serializeExtensionHeader, tokenListIncludes } from "./headers.js";
 import { ResponseHeadParser, serializeRequest } from "./http.js";
@@ -91,12 +91,12 @@ export class ClientHandshake {
   constructor(options: ClientHandshakeOptions) {
     this.#options = options;
     const bytes = options.keySource ? options.keySource() : getRandomValues(new Uint8Array(16));
-    if (bytes.length !== 16) throw new TypeError(`keySource must return 16 bytes, got ${bytes.length}`);
+    if (bytes.length !== 16) throw argumentError("WS_ERR_INVALID_OPTION", `keySource must return 16 bytes, got ${bytes.length}`);
     // §4.1: "a nonce consisting of a randomly selected 16-byte value that
     // has been base64-encoded"
     this.key = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString("base64");
     for (const p of options.subprotocols ?? []) {
-      if (!isToken(p)) throw new TypeError(`invalid subprotocol: ${JSON.stringify(p)}`);
+      if (!isToken(p)) throw argumentError("WS_ERR_INVALID_OPTION", `invalid subprotocol: ${JSON.stringify(p)}`);
     }
     this.#offers = extensionOffers(options.extensions);
     this.#parser = new ResponseHeadParser(options.limits);
@@ -130,7 +130,7 @@ export class ClientHandshake {
       const pairs = isIterable(extra) ? extra : Object.entries(extra);
       for (const [name, value] of pairs) {
         if (RESERVED.has(name.toLowerCase())) {
-          throw new TypeError(`header ${name} is set by the WebSocket handshake; use the matching option`);
+          throw argumentError("WS_ERR_INVALID_OPTION", `header ${name} is set by the WebSocket handshake; use the matching option`);
         }
         set(name, value);
       }
@@ -173,7 +173,7 @@ export class ClientHandshake {
       const body = bodyPrefix(response, this.#parser.rest);
       throw new InvalidStatus(body === undefined ? response : { ...response, body });
     }
-    const fail = (code: string, message: string) => new InvalidHandshake(message, { code, status: 101 });
+    const fail = (code: WebSocketErrorCode, message: string) => new InvalidHandshake(message, { code, status: 101 });
     const h = response.headers;
     // §4.1: "If the response lacks an |Upgrade| header field or the |Upgrade|
     // header field contains a value that is not an ASCII case-insensitive
@@ -202,7 +202,7 @@ export class ClientHandshake {
    * extension not requested by the client), the client MUST _Fail the
    * WebSocket Connection_." Each extension may appear once.
    */
-  #acceptExtensions(header: string | undefined, fail: (code: string, message: string) => InvalidHandshake): MessageExtension[] {
+  #acceptExtensions(header: string | undefined, fail: (code: WebSocketErrorCode, message: string) => InvalidHandshake): MessageExtension[] {
     const extensions: MessageExtension[] = [];
     if (header === undefined) return extensions;
     const offered = (this.#options.extensions ?? []).filter((f) => this.#offers.some((o) => o.name === f.name));
@@ -222,7 +222,7 @@ export class ClientHandshake {
    * and this header field indicates the use of a subprotocol that was not
    * present in the client's handshake ..., the client MUST _Fail the WebSocket Connection_."
    */
-  #acceptSubprotocol(header: string | undefined, fail: (code: string, message: string) => InvalidHandshake): string | null {
+  #acceptSubprotocol(header: string | undefined, fail: (code: WebSocketErrorCode, message: string) => InvalidHandshake): string | null {
     if (header === undefined) return null;
     const list = parseSubprotocolHeader(header);
     const offered = this.#options.subprotocols ?? [];

@@ -9,7 +9,7 @@
  * caller (serialising a name that is not a token) throws `TypeError`.
  */
 
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, argumentError } from "../errors.js";
 import type { ExtensionOffer, ExtensionParam } from "../extensions/types.js";
 
 /**
@@ -253,14 +253,14 @@ export function serializeExtensionHeader(offers: readonly ExtensionOffer[]): str
   let out = "";
   for (let i = 0; i < offers.length; i++) {
     const offer = offers[i]!;
-    if (!isToken(offer.name)) throw new TypeError(`invalid extension name: ${JSON.stringify(offer.name)}`);
+    if (!isToken(offer.name)) throw argumentError("WS_ERR_INVALID_ARGUMENT", `invalid extension name: ${JSON.stringify(offer.name)}`);
     if (i > 0) out += ", ";
     out += offer.name;
     for (const [key, value] of offer.params) {
-      if (!isToken(key)) throw new TypeError(`invalid extension parameter name: ${JSON.stringify(key)}`);
+      if (!isToken(key)) throw argumentError("WS_ERR_INVALID_ARGUMENT", `invalid extension parameter name: ${JSON.stringify(key)}`);
       out += "; " + key;
       if (value !== null) {
-        if (!isToken(value)) throw new TypeError(`invalid extension parameter value: ${JSON.stringify(value)}`);
+        if (!isToken(value)) throw argumentError("WS_ERR_INVALID_ARGUMENT", `invalid extension parameter value: ${JSON.stringify(value)}`);
         out += "=" + value;
       }
     }

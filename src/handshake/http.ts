@@ -30,7 +30,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, argumentError } from "../errors.js";
 import { isToken, isTokenRange } from "./headers.js";
 
 /** An HTTP/1.1 request head. */
@@ -448,12 +448,25 @@ const WIRE_NAMES: Record<string, string> = {
   "www-authenticate": "WWW-Authenticate",
 };
 
+/**
+ * True when `value` may be sent as a header value or reason phrase: no CR,
+ * LF, NUL or other control character but HTAB, nothing above U+00FF
+ * (field-vchar, SP, HTAB and obs-text, RFC 7230 §3.2).
+ */
+export function isFieldValue(value: string): boolean {
+  return isFieldText(value, 0, value.length);
+}
+
 /** Throws `TypeError` unless `name: value` is a header line that cannot inject other lines. */
-function checkHeader(name: string, value: string): void {
-  if (!isToken(name)) throw new TypeError(`invalid HTTP header name: ${JSON.stringify(name)}`);
-  if (!isFieldText(value, 0, value.length)) {
-    throw new TypeError(`invalid HTTP header value for ${name}: ${JSON.stringify(value)}`);
+function checkHeader(name: string, value: unknown): void {
+  if (typeof name !== "string" || !isToken(name)) throw invalidArgument(`invalid HTTP header name: ${JSON.stringify(name)}`);
+  if (typeof value !== "string" || !isFieldText(value, 0, value.length)) {
+    throw invalidArgument(`invalid HTTP header value for ${name}: ${JSON.stringify(value)}`);
   }
+}
+
+function invalidArgument(message: string): TypeError {
+  return argumentError("WS_ERR_INVALID_ARGUMENT", message);
 }
 
 /**
@@ -463,8 +476,8 @@ function checkHeader(name: string, value: string): void {
  * invalid (CR, LF, NUL... in a value would let a caller's data inject headers).
  */
 export function serializeRequest(method: string, path: string, headers: Iterable<[string, string]>): Uint8Array {
-  if (!isToken(method)) throw new TypeError(`invalid HTTP method: ${JSON.stringify(method)}`);
-  if (!isVisibleAscii(path, 0, path.length)) throw new TypeError(`invalid HTTP request target: ${JSON.stringify(path)}`);
+  if (!isToken(method)) throw invalidArgument(`invalid HTTP method: ${JSON.stringify(method)}`);
+  if (!isVisibleAscii(path, 0, path.length)) throw invalidArgument(`invalid HTTP request target: ${JSON.stringify(path)}`);
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (const [name, value] of headers) {
     checkHeader(name, value);
@@ -483,8 +496,12 @@ export function serializeRequest(method: string, path: string, headers: Iterable
  */
 export function serializeResponse(response: HttpResponse): Uint8Array {
   const { status, reason, headers, body } = response;
-  if (!Number.isInteger(status) || status < 100 || status > 999) throw new TypeError(`invalid HTTP status: ${status}`);
-  if (!isFieldText(reason, 0, reason.length)) throw new TypeError(`invalid HTTP reason phrase: ${JSON.stringify(reason)}`);
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw invalidArgument(`invalid HTTP status: ${status}`);
+  if (typeof reason !== "string" || !isFieldText(reason, 0, reason.length)) {
+    throw invalidArgument(`invalid HTTP reason phrase: ${JSON.stringify(reason)}`);
+  }
+  if (typeof headers !== "object" || headers === null) throw invalidArgument("invalid HTTP headers: not an object");
+  if (body !== undefined && !(body instanceof Uint8Array)) throw invalidArgument("invalid HTTP body: not a Uint8Array");
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   for (const name of Object.keys(headers)) {
     if (body !== undefined && name.toLowerCase() === "content-length") continue;

@@ -24,7 +24,9 @@ export {
 } from "./headers.js";
 export { parseURI } from "./uri.js";
 export type { WebSocketURI } from "./uri.js";
-export { WEBSOCKET_GUID, acceptKey, acceptRequest, rejectResponse, responseForError } from "./server.js";
-export type { ServerHandshakeOptions, ServerHandshakeResult } from "./server.js";
+export { WEBSOCKET_GUID, acceptKey, acceptRequest, canonicalOrigin, compileOrigins, rejectResponse, responseForError } from "./server.js";
+export type { OriginPolicy, ServerHandshakeOptions, ServerHandshakeResult } from "./server.js";
+export { checkResponse, isResponseProblem, normalizeResponse } from "./response.js";
+export type { HttpResponseInit, ResponseProblem } from "./response.js";
 export { ClientHandshake, DEFAULT_USER_AGENT } from "./client.js";
 export type { ClientHandshakeOptions, ClientHandshakeResult } from "./client.js";

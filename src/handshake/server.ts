@@ -26,13 +26,12 @@
  * | `WS_ERR_SUBPROTOCOL_SELECTION` | 500 | `selectSubprotocol` returned one the client did not offer |
  */
 
-import { Buffer } from "node:buffer";
 import * as crypto from "node:crypto";
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, argumentError, type WebSocketErrorCode } from "../errors.js";
 import type { MessageExtension, ServerExtensionFactory, ExtensionOffer } from "../extensions/types.js";
 import { parseExtensionHeader, parseSubprotocolHeader, serializeExtensionHeader, tokenListIncludes } from "./headers.js";
-import { reasonPhrase } from "./http.js";
 import type { HttpRequest, HttpResponse } from "./http.js";
+import { normalizeResponse } from "./response.js";
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -60,12 +59,119 @@ export interface ServerHandshakeOptions {
    * {@link InvalidHandshake} to refuse the connection.
    */
   selectSubprotocol?: (offered: string[], request: HttpRequest) => string | null;
-  /** Allowed `Origin` values; a `null` entry allows requests without `Origin`. Null or absent: allow all. */
-  origins?: readonly (string | null)[] | null;
+  /** Which `Origin`s may connect (see {@link OriginPolicy}); others get 403. Null or absent: any origin. */
+  origins?: OriginPolicy | null;
   /** Extensions the server supports, tried in the order the client offers them. */
   extensions?: readonly ServerExtensionFactory[];
   /** Extra headers for the 101 response (e.g. `Server`); they cannot replace the WebSocket ones. */
   headers?: Record<string, string>;
+}
+
+/**
+ * Which origins may open a connection:
+ * - an array of exact origins (`"https://example.com"`, `"http://localhost:3000"`),
+ *   RegExps tested against the `Origin` header as sent (anchor them:
+ *   `/^https:\/\/[a-z]+\.example\.com$/`), and `null` to allow requests
+ *   without an `Origin` header (non-browser clients);
+ * - or a predicate `(origin, request) => boolean`, called with the header
+ *   (undefined when absent); it must return `true` or `false`, synchronously.
+ *
+ * Strings match exactly, with RFC 6454's rules: scheme and host are
+ * case-insensitive and a default port is the same as none
+ * (`https://Example.com:443` is `https://example.com`). A string that is not
+ * an origin (`scheme://host[:port]`, or `"null"`) is refused when the
+ * policy is compiled: a path or a trailing slash would never match. An
+ * array is read once, when first used (the server reads it when it
+ * starts): for a list that changes at runtime, pass a predicate.
+ */
+export type OriginPolicy = readonly (string | RegExp | null)[] | ((origin: string | undefined, request: HttpRequest) => boolean);
+
+/** Compiled origin policies, so that a policy given on every call is compiled once. */
+const compiledPolicies = new WeakMap<object, (origin: string | undefined, request: HttpRequest) => boolean>();
+
+/**
+ * The serialisation of an origin that string entries are compared in
+ * (RFC 6454 §6.2): lower-case scheme and host, no default port; `"null"`
+ * as is. Null when `value` is not an origin (a path, a query, user info...).
+ */
+export function canonicalOrigin(value: string): string | null {
+  if (value === "null") return value;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[0-9A-Fa-f:.]+\]|[^/?#@:[\]\s\\]+)(?::([0-9]{1,5}))?$/.exec(value);
+  if (m === null) return null;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === "http" || scheme === "https" || scheme === "ws" || scheme === "wss") {
+    // The WHATWG parser gives the host as browsers serialise it (IDN to
+    // punycode, IPv6 compressed) and drops a default port.
+    try {
+      const url = new URL(value);
+      return `${url.protocol}//${url.host}`;
+    } catch {
+      return null;
+    }
+  }
+  return `${scheme}://${m[2]!.toLowerCase()}${m[3] === undefined ? "" : `:${Number(m[3])}`}`;
+}
+
+/**
+ * Turn an {@link OriginPolicy} into a predicate. Throws `TypeError` /
+ * `RangeError` (code `WS_ERR_INVALID_OPTION`) for an entry that is not an
+ * origin, a RegExp with the stateful `g` or `y` flag, or anything else.
+ */
+export function compileOrigins(policy: OriginPolicy): (origin: string | undefined, request: HttpRequest) => boolean {
+  const cached = compiledPolicies.get(policy);
+  if (cached !== undefined) return cached;
+  let compiled: (origin: string | undefined, request: HttpRequest) => boolean;
+  if (typeof policy === "function") {
+    compiled = (origin, request) => {
+      const verdict: unknown = policy(origin, request);
+      if (typeof verdict !== "boolean") {
+        throw argumentError(
+          "WS_ERR_INVALID_OPTION",
+          `the origins predicate must return true or false synchronously; it returned ${verdict instanceof Promise ? "a Promise (check asynchronously in processRequest)" : String(verdict)}`,
+        );
+      }
+      return verdict;
+    };
+  } else if (Array.isArray(policy)) {
+    const exact = new Set<string>();
+    const patterns: RegExp[] = [];
+    let allowMissing = false;
+    policy.forEach((entry: unknown, i: number) => {
+      if (entry === null) allowMissing = true;
+      else if (entry instanceof RegExp) {
+        if (entry.global || entry.sticky) {
+          throw argumentError("WS_ERR_INVALID_OPTION", `origins[${i}] ${String(entry)} has the g or y flag, which makes test() stateful`, true);
+        }
+        patterns.push(entry);
+      } else if (typeof entry === "string") {
+        const canonical = canonicalOrigin(entry);
+        if (canonical === null) {
+          const hint = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+\/$/.test(entry) ? ` (did you mean ${JSON.stringify(entry.slice(0, -1))}?)` : "";
+          throw argumentError(
+            "WS_ERR_INVALID_OPTION",
+            `origins[${i}] must be an origin, scheme://host[:port] with no path, or "null"; got ${JSON.stringify(entry)}${hint}`,
+            true,
+          );
+        }
+        exact.add(canonical);
+      } else {
+        throw argumentError("WS_ERR_INVALID_OPTION", `origins[${i}] must be a string, a RegExp or null; got ${typeof entry}`);
+      }
+    });
+    compiled = (origin) => {
+      if (origin === undefined) return allowMissing;
+      if (exact.size > 0) {
+        const canonical = canonicalOrigin(origin);
+        if (canonical !== null && exact.has(canonical)) return true;
+      }
+      for (const re of patterns) if (re.test(origin)) return true;
+      return false;
+    };
+  } else {
+    throw argumentError("WS_ERR_INVALID_OPTION", "origins must be an array of origins (strings, RegExps, null) or a function (origin, request) => boolean");
+  }
+  compiledPolicies.set(policy, compiled);
+  return compiled;
 }
 
 /** A successful negotiation. */
@@ -78,7 +184,7 @@ export interface ServerHandshakeResult {
   extensions: MessageExtension[];
 }
 
-function refuse(status: number, code: string, message: string, headers?: Record<string, string>): InvalidHandshake {
+function refuse(status: number, code: WebSocketErrorCode, message: string, headers?: Record<string, string>): InvalidHandshake {
   return new InvalidHandshake(message, headers === undefined ? { status, code } : { status, code, headers });
 }
 
@@ -126,7 +232,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   if (key === undefined || !isValidKey(key)) {
     throw refuse(400, "WS_ERR_INVALID_KEY", key === undefined ? "missing Sec-WebSocket-Key header" : "invalid Sec-WebSocket-Key header");
   }
-  if (options.origins != null) checkOrigin(headers["origin"], options.origins);
+  if (options.origins != null) checkOrigin(headers["origin"], options.origins, request);
   const subprotocol = negotiateSubprotocol(request, options);
   const { extensions, header: extensionHeader } = negotiateExtensions(headers["sec-websocket-extensions"], options.extensions);
   const response: HttpResponse = {
@@ -168,9 +274,9 @@ function isValidKey(key: string): boolean {
  * return an appropriate HTTP error code (e.g., 403 Forbidden)". Origins are
  * serialised origins: a comma in one means the header was repeated.
  */
-function checkOrigin(origin: string | undefined, allowed: readonly (string | null)[]): void {
+function checkOrigin(origin: string | undefined, policy: OriginPolicy, request: HttpRequest): void {
   if (origin !== undefined && origin.includes(",")) throw refuse(400, "WS_ERR_INVALID_ORIGIN", "more than one Origin header");
-  if (!allowed.includes(origin ?? null)) {
+  if (!compileOrigins(policy)(origin, request)) {
     throw refuse(403, "WS_ERR_ORIGIN_FORBIDDEN", origin === undefined ? "missing Origin header" : `origin not allowed: ${origin}`);
   }
 }
@@ -218,19 +324,49 @@ function negotiateExtensions(
 }
 
 /**
- * An HTTP error response: `status` with its standard reason phrase, `text`
- * as a short UTF-8 plain-text body, `Connection: close` (the connection is
- * not reused after a failed handshake), plus `headers`.
+ * An HTTP response that answers the request instead of upgrading it (the
+ * `respond()` of `processRequest`): `status` with its standard reason
+ * phrase, `text` as a short UTF-8 plain-text body, `Connection: close` (the
+ * connection is not reused after a refused handshake), plus `headers`
+ * (names in any case; values strings or numbers).
+ *
+ * Throws `RangeError` (code `WS_ERR_INVALID_ARGUMENT`) for a status outside
+ * 200–599 — a 1xx is not a final answer, and only the handshake sends a
+ * 101 — and `TypeError` for a text that is not a string or a header that
+ * could not be sent (a name that is not a token; CR, LF or NUL in a value).
  */
-export function rejectResponse(status: number, text: string, headers: Record<string, string> = {}): HttpResponse {
-  const out: Record<string, string> = {};
-  for (const name of Object.keys(headers)) out[name.toLowerCase()] = headers[name]!;
+export function rejectResponse(status: number, text: string = "", headers: Record<string, string | number> = {}): HttpResponse {
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
+    throw argumentError(
+      "WS_ERR_INVALID_ARGUMENT",
+      `respond(status, text, headers): status must be an integer from 200 to 599 (only the handshake sends a 101); got ${JSON.stringify(status) ?? String(status)}`,
+      typeof status === "number",
+    );
+  }
+  if (typeof text !== "string") {
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `respond(status, text, headers): text must be a string; got ${text === null ? "null" : typeof text}`);
+  }
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", "respond(status, text, headers): headers must be an object of name: value");
+  }
+  const response = normalizeResponse({ status, headers, body: text });
+  const out = response.headers;
   out["content-type"] ??= "text/plain; charset=utf-8";
   out["connection"] ??= "close";
-  return { status, reason: reasonPhrase(status), headers: out, body: Buffer.from(text, "utf8") };
+  return response;
 }
 
-/** The response for a refused handshake: `rejectResponse(err.status, err.message, err.headers)`. */
+/**
+ * The response for a refused handshake: `rejectResponse(err.status,
+ * err.message, err.headers)`. A status that is not an error status (an
+ * extension factory's mistake) answers 500.
+ */
 export function responseForError(err: InvalidHandshake): HttpResponse {
-  return rejectResponse(err.status, `${err.message}\n`, err.headers);
+  const status = Number.isInteger(err.status) && err.status >= 400 && err.status <= 599 ? err.status : 500;
+  try {
+    return rejectResponse(status, `${err.message}\n`, err.headers);
+  } catch {
+    // Headers that cannot be sent (an extension factory's mistake): without them.
+    return rejectResponse(status, `${err.message}\n`);
+  }
 }

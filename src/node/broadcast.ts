@@ -6,7 +6,13 @@
 import { Buffer } from "node:buffer";
 import { Opcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
-import type { Connection } from "./connection.js";
+import { argumentError } from "../errors.js";
+import type { BinaryData, Connection } from "./connection.js";
+import { validateBroadcastOptions } from "./options/entry-points.js";
+import { describeValue } from "./options/schema.js";
+import { toBytes } from "./payload.js";
+
+const EMPTY: BroadcastOptions = Object.freeze({});
 
 /** Options of {@link broadcast}. */
 export interface BroadcastOptions {
@@ -87,11 +93,34 @@ export class SharedMessage {
  *
  * @returns how many connections were skipped.
  */
-export function broadcast(connections: Iterable<Connection>, message: string | Uint8Array, options: BroadcastOptions = {}): number {
-  const shared = new SharedMessage(message, options.compress !== false);
+export function broadcast(connections: Iterable<Connection>, message: string | BinaryData, options: BroadcastOptions = EMPTY): number {
+  const shared = new SharedMessage(checkBroadcast(connections, message, options), options.compress !== false);
   let skipped = 0;
   for (const conn of connections) {
     if (conn.bufferedAmount > conn.writeHighWaterMark || !shared.sendTo(conn)) skipped++;
   }
   return skipped;
+}
+
+/**
+ * Check the arguments of `broadcast` — a few type tests, nothing per
+ * connection — and return the message: a string as it is, bytes as a
+ * Uint8Array view.
+ */
+function checkBroadcast(connections: unknown, message: unknown, options: unknown): string | Uint8Array {
+  const bytes = typeof message === "string" ? message : toBytes(message);
+  if (bytes === null) {
+    throw argumentError(
+      "WS_ERR_INVALID_ARGUMENT",
+      `broadcast(connections, message): message must be a string or bytes (Buffer, TypedArray, DataView, ArrayBuffer); got ${describeValue(message)}`,
+    );
+  }
+  if (typeof connections !== "object" || typeof (connections as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
+    throw argumentError(
+      "WS_ERR_INVALID_ARGUMENT",
+      `broadcast(connections, message): connections must be an iterable of connections (server.connections); got ${describeValue(connections)}`,
+    );
+  }
+  if (options !== EMPTY) validateBroadcastOptions(options);
+  return bytes;
 }

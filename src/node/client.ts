@@ -4,14 +4,16 @@
 import type { Buffer } from "node:buffer";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { InvalidHandshake } from "../errors.js";
+import { InvalidHandshake, argumentError } from "../errors.js";
 import { Protocol } from "../connection/protocol.js";
 import type { ClientExtensionFactory } from "../extensions/types.js";
 import { ClientHandshake, type ClientHandshakeOptions } from "../handshake/client.js";
-import { RequestHeadParser, type HeadLimits } from "../handshake/http.js";
-import { parseURI } from "../handshake/uri.js";
+import { RequestHeadParser, type HeadLimits, type HttpRequest } from "../handshake/http.js";
+import { parseURI, type WebSocketURI } from "../handshake/uri.js";
 import { clientExtensions, type CompressionOption } from "./compression.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
+import { validateConnectOptions } from "./options/entry-points.js";
+import { describeValue } from "./options/schema.js";
 
 /** Options of {@link connect}. */
 export interface ConnectOptions extends ConnectionOptions {
@@ -40,14 +42,26 @@ export interface ConnectOptions extends ConnectionOptions {
   family?: number;
   /** Limits of the response head parser. */
   headLimits?: HeadLimits;
+  /**
+   * Where the client reports what it cannot raise to you. The connection
+   * itself reports everything through its errors, so nothing is logged
+   * today; accepted so that one options object can serve `serve()` and
+   * `connect()` (as Python's `connect(logger=...)`), and for client
+   * features built on `connect`.
+   */
+  logger?: Pick<Console, "error"> | null;
 }
 
 /**
- * Open a WebSocket connection to a `ws://` or `wss://` URI. Resolves once
- * the opening handshake succeeded; rejects with `InvalidURI`,
- * `InvalidStatus` (the server answered something else than 101, the
- * response is attached), `InvalidHandshake`, or the socket's error
- * (`ECONNREFUSED`...).
+ * Open a WebSocket connection to a `ws://` or `wss://` URI (a string or a
+ * `URL`). Resolves once the opening handshake succeeded; rejects with
+ * `InvalidURI`, `InvalidStatus` (the server answered something else than
+ * 101, the response is attached), `InvalidHandshake` (`WS_ERR_OPEN_TIMEOUT`,
+ * `WS_ERR_HANDSHAKE_EOF`...), the socket's own error as Node raises it
+ * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, TLS errors such as
+ * `DEPTH_ZERO_SELF_SIGNED_CERT`: see `err.code`), or a `TypeError` /
+ * `RangeError` (code `WS_ERR_INVALID_ARGUMENT` / `WS_ERR_INVALID_OPTION`)
+ * for an argument or option that is not allowed.
  *
  * ```ts
  * const ws = await connect("ws://127.0.0.1:8765");
@@ -56,27 +70,38 @@ export interface ConnectOptions extends ConnectionOptions {
  * await ws.close();
  * ```
  */
-export function connect(uri: string, options: ConnectOptions = {}): Promise<Connection> {
-  let parsed;
+export function connect(uri: string | URL, options: ConnectOptions = {}): Promise<Connection> {
+  let u: WebSocketURI;
+  let handshake: ClientHandshake;
+  let requestBytes: Uint8Array;
+  let request: HttpRequest;
+  // Bad arguments reject, as every other failure of connect does.
   try {
-    parsed = parseURI(uri);
+    if (typeof uri !== "string" && !(uri instanceof URL)) {
+      throw argumentError(
+        "WS_ERR_INVALID_ARGUMENT",
+        `connect(uri, options?): uri must be a string or a URL, such as "ws://127.0.0.1:8765/"; got ${describeValue(uri)}`,
+      );
+    }
+    validateConnectOptions(options);
+    options ??= {};
+    u = parseURI(typeof uri === "string" ? uri : uri.href);
+    const hsOptions: ClientHandshakeOptions = {
+      uri: u,
+      origin: options.origin ?? null,
+      subprotocols: options.subprotocols ?? null,
+      extensions: [...clientExtensions(options.compression), ...(options.extensions ?? [])],
+    };
+    if (options.headers !== undefined) hsOptions.headers = options.headers;
+    if (options.userAgent !== undefined) hsOptions.userAgent = options.userAgent;
+    if (options.headLimits !== undefined) hsOptions.limits = options.headLimits;
+    handshake = new ClientHandshake(hsOptions);
+    requestBytes = handshake.request();
+    // The request as the server will see it, for `connection.request`.
+    request = new RequestHeadParser().push(requestBytes)!;
   } catch (err) {
     return Promise.reject(err);
   }
-  const u = parsed;
-  const hsOptions: ClientHandshakeOptions = {
-    uri: u,
-    origin: options.origin ?? null,
-    subprotocols: options.subprotocols ?? null,
-    extensions: [...clientExtensions(options.compression), ...(options.extensions ?? [])],
-  };
-  if (options.headers !== undefined) hsOptions.headers = options.headers;
-  if (options.userAgent !== undefined) hsOptions.userAgent = options.userAgent;
-  if (options.headLimits !== undefined) hsOptions.limits = options.headLimits;
-  const handshake = new ClientHandshake(hsOptions);
-  const requestBytes = handshake.request();
-  // The request as the server will see it, for `connection.request`.
-  const request = new RequestHeadParser().push(requestBytes)!;
 
   return new Promise<Connection>((resolve, reject) => {
     let socket: net.Socket;

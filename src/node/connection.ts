@@ -16,18 +16,31 @@ import {
   ConnectionClosed,
   ConnectionClosedOK,
   InvalidState,
+  closeCodeOf,
   connectionClosed,
   type CloseInfo,
 } from "../errors.js";
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
+import { validateSendOptions } from "./options/entry-points.js";
+import { checkCloseArguments, controlPayload, fragmentData, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
 
 /** A received message: a string for text, bytes for binary. */
 export type Data = string | Uint8Array;
 
-/** What `send` accepts: a message, or an (async) iterable of fragments sent as one fragmented message. */
-export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+/** Bytes as `send`, `ping` and `pong` take them: any view's bytes (a `Buffer`, any typed array, a `DataView`) or a buffer's. */
+export type BinaryData = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+/** One fragment of a message sent in fragments. */
+export type Fragment = string | BinaryData | Blob;
+
+/**
+ * What `send` accepts: a string (text), bytes (binary), a `Blob` (binary,
+ * read first), or an (async) iterable of fragments sent as one fragmented
+ * message (text if the first fragment is a string).
+ */
+export type Sendable = string | BinaryData | Blob | Iterable<Fragment> | AsyncIterable<Fragment>;
 
 /** Options shared by server and client connections. */
 export interface ConnectionOptions {
@@ -156,16 +169,27 @@ export class Connection implements AsyncIterable<Data> {
     return this.finished ? "closed" : this.core.state === "open" ? "open" : "closing";
   }
 
-  /** The close code as the user sees it (the peer's, 1005 for none, 1006 for no close frame); undefined while open. */
+  /**
+   * The close code that says why the connection ended, as on
+   * {@link ConnectionClosed.closeCode}: the code we sent when we failed the
+   * connection (1009 for a message over `maxSize`...), else the peer's (1005
+   * for a close frame without one), else 1006 once closed without a close
+   * frame. Undefined while open, and while closing until one of them is known.
+   */
   get closeCode(): number | undefined {
     if (this.state === "open") return undefined;
-    return this.core.closeRcvd?.code ?? (this.finished ? 1006 : undefined);
+    const { closeRcvd, closeSent, failure } = this.core;
+    const code = closeCodeOf(closeRcvd, closeSent, failure);
+    return code !== 1006 || this.finished ? code : undefined;
   }
 
-  /** The close reason the peer gave; undefined while open. */
+  /** The reason that goes with {@link closeCode}; undefined when it is. */
   get closeReason(): string | undefined {
-    if (this.state === "open") return undefined;
-    return this.core.closeRcvd?.reason ?? (this.finished ? "" : undefined);
+    const code = this.closeCode;
+    if (code === undefined) return undefined;
+    const { closeRcvd, closeSent } = this.core;
+    if (closeRcvd !== null && closeRcvd.code === code) return closeRcvd.reason;
+    return closeSent !== null && closeSent.code === code ? closeSent.reason : "";
   }
 
   /** `send` waits while more bytes than this wait to be written. */
@@ -269,18 +293,28 @@ export class Connection implements AsyncIterable<Data> {
   // ----------------------------------------------------------------- writing
 
   /**
-   * Send a message: a string as text, bytes as binary, or an iterable / async
-   * iterable of strings or bytes as one fragmented message. Resolves when the
-   * bytes are handed to the socket and its buffer is under the high water
-   * mark. Rejects with `ConnectionClosed` once the connection is closing.
+   * Send a message: a string as text; bytes as binary (a `Buffer`, any
+   * typed array or `DataView` — the bytes of the view —, an `ArrayBuffer`);
+   * a `Blob` as binary once read (messages keep their order); or an
+   * iterable / async iterable of those as one fragmented message. Resolves
+   * when the bytes are handed to the socket and its buffer is under the high
+   * water mark. Rejects with `ConnectionClosed` once the connection is
+   * closing, and with a `TypeError` (code `WS_ERR_INVALID_ARGUMENT`) for
+   * anything else than the above.
    */
   send(message: Sendable, options?: { compress?: boolean }): Promise<void> {
     if (this.sendLock !== null) return this.sendLock.then(() => this.send(message, options));
     try {
+      if (options !== undefined) validateSendOptions(options);
       if (typeof message === "string") this.core.sendText(message, true, options);
       else if (message instanceof Uint8Array) this.core.sendBinary(message, true, options);
-      else if (message instanceof ArrayBuffer) this.core.sendBinary(new Uint8Array(message), true, options);
-      else return this.sendFragments(message);
+      else {
+        const bytes = toBytes(message);
+        if (bytes !== null) this.core.sendBinary(bytes, true, options);
+        else if (isBlob(message)) return this.sendBlob(message, options);
+        else if (isFragments(message)) return this.sendFragments(message);
+        else throw sendTypeError(message);
+      }
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -288,27 +322,44 @@ export class Connection implements AsyncIterable<Data> {
     return this.writable();
   }
 
-  private sendFragments(fragments: Iterable<Data> | AsyncIterable<Data>): Promise<void> {
-    const run = async () => {
+  /** A Blob is read before it is sent; later sends wait for it, so messages keep their order. */
+  private sendBlob(blob: Blob, options?: { compress?: boolean }): Promise<void> {
+    return this.withSendLock(async () => {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      try {
+        this.core.sendBinary(bytes, true, options);
+      } catch (err) {
+        throw this.sendError(err);
+      }
+      this.flushOutput();
+      await this.writable();
+    });
+  }
+
+  private sendFragments(fragments: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+    return this.withSendLock(async () => {
       let started = false;
-      const put = (chunk: Data) => {
+      let index = 0;
+      const put = async (chunk: unknown) => {
+        let data = fragmentData(chunk, index++);
+        if (isBlob(data)) data = new Uint8Array(await data.arrayBuffer());
         if (!started) {
-          if (typeof chunk === "string") this.core.sendText(chunk, false);
-          else this.core.sendBinary(chunk, false);
+          if (typeof data === "string") this.core.sendText(data, false);
+          else this.core.sendBinary(data, false);
           started = true;
         } else {
-          this.core.sendContinuation(chunk, false);
+          this.core.sendContinuation(data, false);
         }
         this.flushOutput();
       };
       try {
         if (Symbol.asyncIterator in fragments) {
           for await (const chunk of fragments) {
-            put(chunk);
+            await put(chunk);
             await this.writable();
           }
         } else {
-          for (const chunk of fragments as Iterable<Data>) put(chunk);
+          for (const chunk of fragments) await put(chunk);
         }
         if (started) {
           this.core.sendContinuation(new Uint8Array(0), true);
@@ -323,8 +374,12 @@ export class Connection implements AsyncIterable<Data> {
         throw this.sendError(err);
       }
       await this.writable();
-    };
-    const done = run();
+    });
+  }
+
+  /** Run `task` with the send lock held: other sends wait until it settles. */
+  private withSendLock(task: () => Promise<void>): Promise<void> {
+    const done = task();
     const lock = done.then(
       () => undefined,
       () => undefined,
@@ -397,15 +452,16 @@ export class Connection implements AsyncIterable<Data> {
   /**
    * Send a ping; resolves with the round-trip time in milliseconds when the
    * matching pong arrives. A pong also answers every earlier ping. With no
-   * data, 4 random bytes are sent.
+   * data, 4 random bytes are sent; data is a string or bytes, at most 125
+   * bytes (`RangeError` beyond).
    */
-  ping(data?: string | Uint8Array): Promise<number> {
-    const payload =
-      data === undefined
-        ? crypto.getRandomValues(Buffer.allocUnsafe(4))
-        : typeof data === "string"
-          ? Buffer.from(data, "utf8")
-          : data;
+  ping(data?: string | BinaryData): Promise<number> {
+    let payload: Uint8Array;
+    try {
+      payload = data === undefined ? crypto.getRandomValues(Buffer.allocUnsafe(4)) : controlPayload("ping", data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const key = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("latin1");
     const waiters = (this.pingWaiters ??= new Map());
     if (waiters.has(key)) return Promise.reject(new InvalidState("already waiting for a pong with the same data"));
@@ -418,10 +474,10 @@ export class Connection implements AsyncIterable<Data> {
     return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
   }
 
-  /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). */
-  pong(data: string | Uint8Array = new Uint8Array(0)): Promise<void> {
+  /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
+  pong(data: string | BinaryData = new Uint8Array(0)): Promise<void> {
     try {
-      this.core.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+      this.core.sendPong(controlPayload("pong", data));
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -485,9 +541,13 @@ export class Connection implements AsyncIterable<Data> {
   /**
    * Start the closing handshake with `code` and `reason` (default 1000) and
    * wait until the TCP connection is closed. Closing a closed connection
-   * does nothing.
+   * does nothing. Rejects with `TypeError` for a code that is not a number
+   * or a reason that is not a string, and with `RangeError` for a code a
+   * close frame may not carry (allowed: 1000–1003, 1007–1014, 3000–4999) or
+   * a reason over 123 bytes of UTF-8.
    */
   async close(code = 1000, reason = ""): Promise<void> {
+    checkCloseArguments(code, reason);
     if (this.core.state === "open") {
       this.core.sendClose(code, reason);
       this.afterInput();
@@ -537,7 +597,11 @@ export class Connection implements AsyncIterable<Data> {
 
   /** The error that `recv`/`send` raise once closed. */
   private closedError(): ConnectionClosed {
-    return connectionClosed(this.core.closeRcvd, this.core.closeSent, this.core.failure ?? this.socketError ?? undefined);
+    const core = this.core;
+    return connectionClosed(core.closeRcvd, core.closeSent, {
+      rcvdThenSent: core.closeRcvdThenSent,
+      cause: core.failure ?? this.socketError ?? undefined,
+    });
   }
 
   /** The socket closed: settle everything that waits. */

@@ -7,6 +7,7 @@
  * client's last-seen id means the same thing whether the history lives in
  * this process or in Redis, and ids order by time first.
  */
+import { InvalidState, argumentError } from "../errors.js";
 import type { Data } from "./connection.js";
 import type { BackplaneSink, HistoryEntry, HistoryReply, PubSubBackplane, PublishMeta } from "./topics.js";
 
@@ -50,10 +51,10 @@ export function idTime(id: string): number {
 export function checkHistory(history: unknown, option: string): Required<HistoryOptions> | null {
   if (history === undefined || history === null || history === false) return null;
   if (history === true) return { maxCount: 1000, maxAge: 300_000 };
-  if (typeof history !== "object") throw new TypeError(`${option} must be an object { maxCount, maxAge }, true or null, got ${String(history)}`);
+  if (typeof history !== "object") throw argumentError("WS_ERR_INVALID_OPTION", `${option} must be an object { maxCount, maxAge }, true or null, got ${String(history)}`);
   const { maxCount = 1000, maxAge = 300_000 } = history as HistoryOptions;
-  if (!(Number.isSafeInteger(maxCount) && maxCount > 0)) throw new TypeError(`${option}.maxCount must be a positive integer, got ${String(maxCount)}`);
-  if (!(Number.isSafeInteger(maxAge) && maxAge > 0)) throw new TypeError(`${option}.maxAge must be a positive number of milliseconds, got ${String(maxAge)}`);
+  if (!(Number.isSafeInteger(maxCount) && maxCount > 0)) throw argumentError("WS_ERR_INVALID_OPTION", `${option}.maxCount must be a positive integer, got ${String(maxCount)}`);
+  if (!(Number.isSafeInteger(maxAge) && maxAge > 0)) throw argumentError("WS_ERR_INVALID_OPTION", `${option}.maxAge must be a positive number of milliseconds, got ${String(maxAge)}`);
   return { maxCount, maxAge };
 }
 
@@ -125,7 +126,7 @@ class LocalPubSub implements PubSubBackplane {
   }
 
   start(sink: BackplaneSink): void {
-    if (this.sink !== null) throw new TypeError("this pubsub backplane is already used by another server: make one per server");
+    if (this.sink !== null) throw new InvalidState("this pubsub backplane is already used by another server: make one per server");
     this.sink = sink;
   }
 
@@ -179,7 +180,7 @@ class LocalPubSub implements PubSubBackplane {
  * ```
  */
 export function localPubSub(options: LocalPubSubOptions = {}): PubSubBackplane {
-  if (options === null || typeof options !== "object") throw new TypeError(`localPubSub options must be an object, got ${String(options)}`);
+  if (options === null || typeof options !== "object") throw argumentError("WS_ERR_INVALID_OPTION", `localPubSub options must be an object, got ${String(options)}`);
   const backplane = new LocalPubSub(options);
   if (options.history === undefined || options.history === null || options.history === false) return backplane;
   // Only a backplane that keeps history offers it (resume says so otherwise).

@@ -1,18 +1,28 @@
 /**
  * `serve(handler)` — a WebSocket server on `node:net` / `node:tls` — and
- * `attach(httpServer, handler)` for an existing `node:http(s)` server.
+ * `attach(httpServer, handler)` for an existing `node:http(s)` server (or
+ * `attach(null, handler)`, whose upgrades the caller routes to
+ * `server.handleUpgrade()`).
  *
  * Both run the same steps on each new TCP connection: read the request head
  * (bounded, with `openTimeout`), let `processRequest` answer it, validate and
  * negotiate with the sans-IO handshake, let `processResponse` see the 101,
  * then hand a {@link Connection} to the handler. A handler that returns closes
  * its connection with 1000; one that throws, with 1011 — the server goes on.
+ *
+ * Application code never crashes the server: a `processRequest` /
+ * `processResponse` that throws, or returns a response that cannot be sent
+ * (see `handshake/response.ts`), gets the client a 500 and is logged through
+ * `logger` — a bad response once per distinct mistake, so that a mistake on
+ * every request does not flood the log. Only the handshake answers 101:
+ * `processRequest` may not, and `processResponse` may edit the 101 but not
+ * the headers the handshake negotiated.
  */
-import { Buffer } from "node:buffer";
-import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { ConnectionClosed, InvalidHandshake } from "../errors.js";
+import { ConnectionClosed, InvalidHandshake, InvalidState, isArgumentError } from "../errors.js";
 import { Protocol } from "../connection/protocol.js";
 import type { ServerExtensionFactory } from "../extensions/types.js";
 import {
@@ -23,10 +33,19 @@ import {
   type HttpRequest,
   type HttpResponse,
 } from "../handshake/http.js";
-import { acceptRequest, rejectResponse, responseForError, type ServerHandshakeOptions } from "../handshake/server.js";
+import { checkResponse, isResponseProblem, type HttpResponseInit } from "../handshake/response.js";
+import {
+  acceptRequest,
+  rejectResponse,
+  responseForError,
+  type OriginPolicy,
+  type ServerHandshakeOptions,
+  type ServerHandshakeResult,
+} from "../handshake/server.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 import { serverExtensions, type CompressionOption } from "./compression.js";
 import { TopicHub, type PubSubBackplane, type TopicOptions, type TopicStats } from "./topics.js";
+import { socketAnswered } from "./upgrades.js";
 
 /** A connection handler: runs for as long as the connection should live. */
 export type Handler = (connection: Connection) => unknown | Promise<unknown>;
@@ -39,8 +58,12 @@ export interface PendingConnection {
   readonly remotePort: number | undefined;
   /** The raw socket (read-only use: the server owns it). */
   readonly socket: net.Socket;
-  /** Build a plain-text HTTP response, e.g. `respond(404, "Not Found\n")`. */
-  respond(status: number, text: string, headers?: Record<string, string>): HttpResponse;
+  /**
+   * Build a plain-text HTTP response, e.g. `respond(404, "Not Found\n")`.
+   * Throws `RangeError` for a status outside 200–599 and `TypeError` for a
+   * header that cannot be sent (inside `processRequest`, that is a 500).
+   */
+  respond(status: number, text?: string, headers?: Record<string, string | number>): HttpResponse;
 }
 
 /** Options of {@link serve} and {@link attach}. */
@@ -52,22 +75,50 @@ export interface ServerOptions extends ConnectionOptions {
   /** TLS options (key/cert, or `secureContext`): the server speaks wss:// (serve only). */
   tls?: tls.TlsOptions | null;
   /**
+   * The one path this server takes, matched exactly against the request's
+   * pathname: the query string is ignored, nothing else is (`/chat` takes
+   * `/chat` and `/chat?room=1`, not `/chat/` nor `/Chat`). With `attach`,
+   * other requests are left to the HTTP server's other `'upgrade'`
+   * listeners; with `serve`, they are answered 404 (after `processRequest`,
+   * which may answer them first).
+   */
+  path?: string;
+  /**
+   * (attach only) Whether this server takes an upgrade request, after
+   * `path`: return false to leave it to the other `'upgrade'` listeners
+   * (several endpoints on one HTTP server). Default: take every request.
+   */
+  shouldHandle?: (request: IncomingMessage) => boolean;
+  /**
    * Inspect the request before the handshake. Return an HTTP response to
-   * answer with it instead of upgrading (404, 401, a health check, a page);
-   * return nothing to go on with the WebSocket handshake.
+   * answer with it instead of upgrading (404, 401, a health check, a page):
+   * `connection.respond(status, text)`, or `{ status, reason?, headers?,
+   * body? }` (the reason defaults to the standard phrase, a string body is
+   * sent as UTF-8, `Content-Length` is computed); return nothing to go on
+   * with the WebSocket handshake. A status outside 200–599, or a header
+   * that cannot be sent, answers 500 and is logged.
    */
   processRequest?: (
     connection: PendingConnection,
     request: HttpRequest,
-  ) => HttpResponse | null | undefined | void | Promise<HttpResponse | null | undefined | void>;
-  /** Inspect or replace the response (the 101, or a rejection) before it is sent. */
+  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
+  /**
+   * Inspect or replace the response (the 101, or a refusal) before it is
+   * sent: edit it in place or return a new one. A 101 may get headers but
+   * may not change the ones the handshake negotiated; returning a refusal
+   * instead of the 101 refuses the connection.
+   */
   processResponse?: (
     connection: PendingConnection,
     request: HttpRequest,
     response: HttpResponse,
-  ) => HttpResponse | null | undefined | void | Promise<HttpResponse | null | undefined | void>;
-  /** Allowed `Origin` values (null allows requests without one); absent: any origin. Others get 403. */
-  origins?: readonly (string | null)[] | null;
+  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
+  /**
+   * Which origins may connect: exact origins (`"https://example.com"`),
+   * RegExps and `null` (no `Origin` header) in an array, or a predicate
+   * `(origin, request) => boolean`. Others get 403. Absent or null: any origin.
+   */
+  origins?: OriginPolicy | null;
   /** Subprotocols the server supports, in order of preference. */
   subprotocols?: readonly string[] | null;
   /** Choose the subprotocol yourself (return one of `offered`, or null). */
@@ -96,14 +147,27 @@ export interface ServerOptions extends ConnectionOptions {
 
 const DEFAULT_SERVER_HEADER = "wavesock/0.1";
 
+/** Distinct bad responses logged per server; beyond, they are answered 500 silently (the log stays bounded). */
+const MAX_LOGGED_MISTAKES = 64;
+
+/** The headers of a 101 that the handshake negotiated: `processResponse` may not change them. */
+const HANDSHAKE_HEADERS = ["upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions"];
+
+/** Sent when even a 500 could not be serialised (it always can: belt and braces). */
+const INTERNAL_ERROR = serializeResponse(rejectResponse(500, "Internal Server Error\n"));
+
 /**
  * A running WebSocket server: from {@link serve} or {@link attach}.
  */
 export class Server {
   /** The open WebSocket connections. */
   readonly connections = new Set<Connection>();
-  /** The `net.Server` / `tls.Server` / `http.Server` this server runs on. */
-  readonly server: net.Server;
+  /**
+   * The `net.Server` / `tls.Server` / `http.Server` this server runs on;
+   * null for a server made by `attach(null, handler)`, which only gets the
+   * upgrades passed to {@link handleUpgrade}.
+   */
+  readonly server: net.Server | null;
   private readonly handler: Handler;
   private readonly options: ServerOptions;
   private readonly handshakeOptions: ServerHandshakeOptions;
@@ -113,9 +177,10 @@ export class Server {
   readonly pendingSockets = new Set<net.Socket>();
   private closing: Promise<void> | null = null;
   private readonly ownsServer: boolean;
+  private readonly mistakes = new Set<string>();
 
   /** @internal Use {@link serve} or {@link attach}. */
-  constructor(server: net.Server, handler: Handler, options: ServerOptions, ownsServer: boolean) {
+  constructor(server: net.Server | null, handler: Handler, options: ServerOptions, ownsServer: boolean) {
     this.server = server;
     this.ownsServer = ownsServer;
     this.handler = handler;
@@ -133,11 +198,13 @@ export class Server {
 
   private boundAddress: net.AddressInfo | null = null;
 
-  /** The bound address (still known after `close()`). */
+  /** The bound address (still known after `close()`). Throws `InvalidState` before the server listens. */
   get address(): net.AddressInfo {
-    const live = this.server.address();
-    if (live !== null && typeof live === "object") this.boundAddress = live;
-    if (this.boundAddress === null) throw new Error("server is not listening");
+    const live = this.server?.address();
+    if (live != null && typeof live === "object") this.boundAddress = live;
+    if (this.boundAddress === null) {
+      throw new InvalidState(this.server === null ? "server made by attach(null, ...) does not listen" : "server is not listening");
+    }
     return this.boundAddress;
   }
 
@@ -157,10 +224,48 @@ export class Server {
   }
 
   /**
-   * Take an HTTP upgrade request that `node:http` has already parsed (its
-   * `'upgrade'` event) and run the same validation as `serve`.
+   * Whether this server takes an upgrade request: its `path` (exact
+   * pathname, query ignored) and its `shouldHandle`. For routing upgrades
+   * yourself: `if (wss.shouldHandle(req)) wss.handleUpgrade(req, socket, head)`.
+   */
+  shouldHandle(request: IncomingMessage): boolean {
+    const { path, shouldHandle } = this.options;
+    if (path !== undefined && !pathMatches(request.url ?? "", path)) return false;
+    if (shouldHandle === undefined) return true;
+    try {
+      return Boolean(shouldHandle(request));
+    } catch (err) {
+      this.logError("shouldHandle failed", err);
+      return false;
+    }
+  }
+
+  /**
+   * Take an HTTP upgrade request that `node:http` has already parsed (an
+   * `'upgrade'` event) and run the same validation as `serve`: the
+   * "noServer" pattern, with a server from `attach(null, handler)`. A request
+   * that {@link shouldHandle} refuses is answered 404.
+   *
+   * ```ts
+   * const chat = attach(null, chatHandler);
+   * httpServer.on("upgrade", (req, socket, head) => {
+   *   if (new URL(req.url!, "http://x").pathname === "/chat") chat.handleUpgrade(req, socket, head);
+   * });
+   * ```
    */
   handleUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
+    if (!this.shouldHandle(req)) {
+      if (!socketAnswered(socket)) {
+        socket.on("error", () => socket.destroy());
+        socket.end(serializeResponse(rejectResponse(404, "Not Found\n")));
+      }
+      return;
+    }
+    this.takeUpgrade(req, socket, head);
+  }
+
+  /** @internal An upgrade request this server takes (already matched). */
+  takeUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
     const pending = new PendingHandshake(this, socket, undefined, this.options.openTimeout ?? 10_000, false);
@@ -169,10 +274,15 @@ export class Server {
       request = requestFromNode(req);
     } catch (err) {
       pending.detach();
-      this.reject(socket, err);
+      this.rejectHandshake(socket, err);
       return;
     }
     void this.upgrade(pending, request, head);
+  }
+
+  /** @internal How long a request no endpoint takes may wait for another `'upgrade'` listener. */
+  get unclaimedTimeout(): number {
+    return this.options.openTimeout ?? 10_000;
   }
 
   private refuseIfFull(socket: net.Socket): boolean {
@@ -199,39 +309,67 @@ export class Server {
     };
   }
 
-  /** @internal The request head is in: answer it, and upgrade if all is well. */
+  /**
+   * @internal The request head is in: answer it, and upgrade if all is
+   * well. Never rejects: whatever goes wrong ends with a response or a
+   * destroyed socket, and a log line.
+   */
   async upgrade(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
-    const socket = pending.socket;
-    const { processRequest, processResponse } = this.options;
-    const pc = processRequest || processResponse ? this.pendingConnection(socket) : undefined;
-    let response: HttpResponse;
-    let result: ReturnType<typeof acceptRequest> | null = null;
     try {
-      const early = processRequest ? await processRequest(pc!, request) : undefined;
-      if (early) {
-        response = early;
-      } else {
+      await this.answer(pending, request, rest);
+    } catch (err) {
+      this.logError("internal error while answering an opening handshake", err);
+      pending.detach();
+      pending.socket.destroy();
+    }
+  }
+
+  private async answer(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
+    const socket = pending.socket;
+    const { processRequest, processResponse, path } = this.options;
+    const pc = processRequest || processResponse ? this.pendingConnection(socket) : undefined;
+    let response: HttpResponse | null = null;
+    let result: ServerHandshakeResult | null = null;
+    if (processRequest) {
+      try {
+        const early: unknown = await processRequest(pc!, request);
+        if (early !== undefined && early !== null) response = this.checkAnswer("processRequest", early, null);
+      } catch (err) {
+        response = this.hookFailed("processRequest", err);
+      }
+    }
+    if (response === null && path !== undefined && !pathMatches(request.path, path)) {
+      response = rejectResponse(404, "Not Found\n");
+    }
+    if (response === null) {
+      try {
         result = acceptRequest(request, this.handshakeOptions);
         response = result.response;
+      } catch (err) {
+        response =
+          err instanceof InvalidHandshake ? responseForError(err) : this.hookFailed("the handshake (origins, selectSubprotocol or an extension)", err);
       }
-    } catch (err) {
-      if (!(err instanceof InvalidHandshake)) this.logError("processRequest failed", err);
-      response = err instanceof InvalidHandshake ? responseForError(err) : rejectResponse(500, "Internal Server Error\n");
-      result = null;
     }
-    try {
-      if (processResponse) response = (await processResponse(pc!, request, response)) || response;
-    } catch (err) {
-      this.logError("processResponse failed", err);
-      response = rejectResponse(500, "Internal Server Error\n");
-      result = null;
+    if (processResponse) {
+      const negotiated = result === null ? null : pick(response.headers, HANDSHAKE_HEADERS);
+      try {
+        const replaced: unknown = await processResponse(pc!, request, response);
+        // Edited in place or replaced: checked either way.
+        response = this.checkAnswer("processResponse", replaced ?? response, negotiated);
+      } catch (err) {
+        response = this.hookFailed("processResponse", err);
+      }
     }
-    if (socket.destroyed) return;
     if (result === null || response.status !== 101) {
       result?.extensions.forEach((e) => e.dispose?.());
-      socket.end(serializeResponse(withClose(response)));
+      if (!socket.destroyed) this.endWith(socket, response);
       return;
     }
+    if (socket.destroyed) {
+      result.extensions.forEach((e) => e.dispose?.());
+      return;
+    }
+    const head = serializeResponse(response);
     // The connection is open: drop everything the handshake needed.
     pending.detach();
     const protocol = new Protocol("server", {
@@ -240,13 +378,72 @@ export class Server {
     });
     const conn = new Connection(socket, protocol, { request, response, subprotocol: result.subprotocol }, this.options);
     // The 101 goes out corked with whatever the handler sends in this turn.
-    conn.writeRaw(serializeResponse(response));
+    conn.writeRaw(head);
     this.connections.add(conn);
     conn.topicHub = this.topicHub;
     conn.onClosed = this.forget;
     if (rest.length > 0) conn.receive(rest);
     socket.resume();
     this.runHandler(conn);
+  }
+
+  /**
+   * A response from `processRequest` / `processResponse`, checked and
+   * completed; a 500 (logged) when it cannot be sent. `negotiated` holds the
+   * 101's handshake headers when the handshake made one, null otherwise.
+   */
+  private checkAnswer(hook: string, value: unknown, negotiated: Record<string, string | undefined> | null): HttpResponse {
+    const checked = checkResponse(value);
+    if (isResponseProblem(checked)) return this.mistake(`${hook} returned a response that ${checked.problem}`, checked.detail);
+    const status = checked.status;
+    if (status === 101) {
+      if (negotiated === null) {
+        return this.mistake(
+          hook === "processRequest"
+            ? "processRequest returned a 101: only the WebSocket handshake answers 101 (return undefined to go on with it)"
+            : "processResponse turned a refusal into a 101: only the WebSocket handshake answers 101",
+          "",
+        );
+      }
+      for (const name of HANDSHAKE_HEADERS) {
+        if (checked.headers[name] !== negotiated[name]) {
+          return this.mistake(`processResponse changed the "${name}" header of the 101, which the handshake negotiated`, "");
+        }
+      }
+    } else if (status < 200) {
+      return this.mistake(`${hook} returned status ${status}: a 1xx is not a final response`, "");
+    }
+    return checked;
+  }
+
+  /** `processRequest` / `processResponse` / a handshake callback threw: 500, logged. */
+  private hookFailed(hook: string, err: unknown): HttpResponse {
+    // respond(99) and the like: a mistake in the code, the same on every request.
+    if (isArgumentError(err)) return this.mistake(`${hook} failed: ${err.message}`, "");
+    this.logError(`${hook} failed`, err);
+    return rejectResponse(500, "Internal Server Error\n");
+  }
+
+  /** Log a programming error once per distinct `message` (bounded), and answer 500. */
+  private mistake(message: string, detail: string): HttpResponse {
+    if (!this.mistakes.has(message) && this.mistakes.size < MAX_LOGGED_MISTAKES) {
+      this.mistakes.add(message);
+      const logger = this.options.logger === undefined ? console : this.options.logger;
+      logger?.error(`wavesock: ${message}${detail ? ` (${detail})` : ""}; answered 500 Internal Server Error instead (logged once)`);
+    }
+    return rejectResponse(500, "Internal Server Error\n");
+  }
+
+  /** Answer with a response that is not a 101 and close: `Connection: close` always (we do close). */
+  private endWith(socket: net.Socket, response: HttpResponse): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = serializeResponse({ ...response, headers: { ...response.headers, connection: "close" } });
+    } catch (err) {
+      this.logError("internal error while serialising a response", err);
+      bytes = INTERNAL_ERROR;
+    }
+    socket.end(bytes);
   }
 
   private readonly forget = (conn: Connection) => {
@@ -298,12 +495,8 @@ export class Server {
 
   /** @internal Answer a broken handshake with its HTTP status and close. */
   rejectHandshake(socket: net.Socket, err: unknown): void {
-    this.reject(socket, err);
-  }
-
-  private reject(socket: net.Socket, err: unknown): void {
     const response = err instanceof InvalidHandshake ? responseForError(err) : rejectResponse(400, "Bad Request\n");
-    if (!socket.destroyed) socket.end(serializeResponse(withClose(response)));
+    if (!socket.destroyed) this.endWith(socket, response);
   }
 
   private logError(what: string, err: unknown): void {
@@ -321,7 +514,7 @@ export class Server {
     this.closing ??= (async () => {
       const listening = new Promise<void>((resolve) => {
         // An attached server belongs to its owner: only our connections close.
-        if (!this.ownsServer || !this.server.listening) resolve();
+        if (!this.ownsServer || !this.server?.listening) resolve();
         else this.server.close(() => resolve());
       });
       for (const s of this.pendingSockets) s.destroy();
@@ -426,48 +619,14 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-function withClose(response: HttpResponse): HttpResponse {
-  const headers = { ...response.headers };
-  if (!("connection" in headers)) headers["connection"] = "close";
-  return { ...response, headers };
+/** True when the request target's pathname (before any `?`) is exactly `path`. */
+function pathMatches(target: string, path: string): boolean {
+  const q = target.indexOf("?");
+  return (q === -1 ? target : target.slice(0, q)) === path;
 }
 
-/**
- * Start a WebSocket server. Resolves once it listens.
- *
- * ```ts
- * const server = await serve(async (ws) => {
- *   for await (const message of ws) await ws.send(message);
- * }, { host: "127.0.0.1", port: 8765 });
- * ```
- */
-export async function serve(handler: Handler, options: ServerOptions = {}): Promise<Server> {
-  const netServer = options.tls ? tls.createServer(options.tls) : net.createServer();
-  const server = new Server(netServer, handler, options, true);
-  if (options.tls) {
-    netServer.on("secureConnection", (socket: tls.TLSSocket) => server.handleSocket(socket));
-    netServer.on("tlsClientError", (_err, socket) => socket.destroy());
-  } else {
-    netServer.on("connection", (socket: net.Socket) => server.handleSocket(socket));
-  }
-  await new Promise<void>((resolve, reject) => {
-    netServer.once("error", reject);
-    netServer.listen(options.port ?? 0, options.host, () => {
-      netServer.off("error", reject);
-      void server.address; // remember the bound address
-      resolve();
-    });
-  });
-  return server;
-}
-
-/**
- * Run a WebSocket server on an existing `node:http` / `node:https` server
- * (Express, Fastify, Koa...): it takes the `'upgrade'` requests, plain HTTP
- * requests stay with the HTTP server. `host`, `port` and `tls` are ignored.
- */
-export function attach(httpServer: HttpServer, handler: Handler, options: ServerOptions = {}): Server {
-  const server = new Server(httpServer, handler, options, false);
-  httpServer.on("upgrade", (req: IncomingMessage, socket: net.Socket, head: Buffer) => server.handleUpgrade(req, socket, head));
-  return server;
+function pick(headers: Record<string, string>, names: readonly string[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of names) out[name] = headers[name];
+  return out;
 }

@@ -19,7 +19,7 @@
  * delivered once per subscriber whatever the backplane, and the order a
  * backplane delivers in is the order every subscriber sees.
  */
-import { InvalidState } from "../errors.js";
+import { InvalidState, argumentError } from "../errors.js";
 import { SharedMessage } from "./broadcast.js";
 import type { Connection, Data } from "./connection.js";
 import { compareMessageIds, isMessageId, localPubSub } from "./local-pubsub.js";
@@ -142,7 +142,7 @@ interface Held {
 /** Check a topic name (programmer input: TypeError). */
 export function checkTopic(topic: unknown, what = "topic"): asserts topic is string {
   if (typeof topic !== "string" || topic.length === 0 || topic.length > MAX_TOPIC_LENGTH) {
-    throw new TypeError(`${what} must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${describe(topic)}`);
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `${what} must be a non-empty string of at most ${MAX_TOPIC_LENGTH} characters, got ${describe(topic)}`);
   }
 }
 
@@ -150,15 +150,15 @@ export function checkTopic(topic: unknown, what = "topic"): asserts topic is str
 function checkMessage(message: unknown): Data {
   if (typeof message === "string" || message instanceof Uint8Array) return message;
   if (message instanceof ArrayBuffer) return new Uint8Array(message);
-  throw new TypeError(`message must be a string, a Uint8Array or an ArrayBuffer, got ${describe(message)}`);
+  throw argumentError("WS_ERR_INVALID_ARGUMENT", `message must be a string, a Uint8Array or an ArrayBuffer, got ${describe(message)}`);
 }
 
 function checkPublishOptions(options: unknown): boolean {
   if (options === undefined) return true;
-  if (options === null || typeof options !== "object") throw new TypeError(`publish options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== "object") throw argumentError("WS_ERR_INVALID_ARGUMENT", `publish options must be an object, got ${describe(options)}`);
   const compress = (options as { compress?: unknown }).compress;
   if (compress !== undefined && typeof compress !== "boolean") {
-    throw new TypeError(`publish option compress must be a boolean, got ${describe(compress)}`);
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `publish option compress must be a boolean, got ${describe(compress)}`);
   }
   return compress !== false;
 }
@@ -174,19 +174,19 @@ export function describe(value: unknown): string {
 
 function checkOptions(options: TopicOptions | undefined): Required<Omit<TopicOptions, "envelope" | "maxBackpressure">> & TopicOptions {
   if (options === undefined || options === null) return { closeOnBackpressureLimit: false, maxResumeBuffer: 10_000 };
-  if (typeof options !== "object") throw new TypeError(`topics must be an object, got ${describe(options)}`);
+  if (typeof options !== "object") throw argumentError("WS_ERR_INVALID_OPTION", `topics must be an object, got ${describe(options)}`);
   const { envelope, maxBackpressure, closeOnBackpressureLimit, maxResumeBuffer } = options;
   if (envelope !== undefined && envelope !== null && typeof envelope !== "function") {
-    throw new TypeError(`topics.envelope must be a function (message, { id, topic }) => string | Uint8Array, got ${describe(envelope)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `topics.envelope must be a function (message, { id, topic }) => string | Uint8Array, got ${describe(envelope)}`);
   }
   if (maxBackpressure !== undefined && maxBackpressure !== null && !(Number.isSafeInteger(maxBackpressure) && maxBackpressure >= 0)) {
-    throw new TypeError(`topics.maxBackpressure must be a byte count (an integer >= 0) or null, got ${describe(maxBackpressure)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `topics.maxBackpressure must be a byte count (an integer >= 0) or null, got ${describe(maxBackpressure)}`);
   }
   if (closeOnBackpressureLimit !== undefined && typeof closeOnBackpressureLimit !== "boolean") {
-    throw new TypeError(`topics.closeOnBackpressureLimit must be a boolean, got ${describe(closeOnBackpressureLimit)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `topics.closeOnBackpressureLimit must be a boolean, got ${describe(closeOnBackpressureLimit)}`);
   }
   if (maxResumeBuffer !== undefined && !(Number.isSafeInteger(maxResumeBuffer) && maxResumeBuffer > 0)) {
-    throw new TypeError(`topics.maxResumeBuffer must be a positive integer, got ${describe(maxResumeBuffer)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `topics.maxResumeBuffer must be a positive integer, got ${describe(maxResumeBuffer)}`);
   }
   return { ...options, closeOnBackpressureLimit: closeOnBackpressureLimit ?? false, maxResumeBuffer: maxResumeBuffer ?? 10_000 };
 }
@@ -196,7 +196,7 @@ function checkBackplane(pubsub: unknown): PubSubBackplane {
   const b = pubsub as Partial<PubSubBackplane>;
   for (const method of ["start", "subscribe", "unsubscribe", "publish", "close"] as const) {
     if (typeof b[method] !== "function") {
-      throw new TypeError(`pubsub must be a backplane (localPubSub(), redisPubSub({...})) with a ${method}() method, got ${describe(pubsub)}`);
+      throw argumentError("WS_ERR_INVALID_OPTION", `pubsub must be a backplane (localPubSub(), redisPubSub({...})) with a ${method}() method, got ${describe(pubsub)}`);
     }
   }
   return b as PubSubBackplane;
@@ -381,7 +381,7 @@ export class TopicHub implements BackplaneSink {
   async resume(conn: Connection, topic: string, lastId: string | null): Promise<ResumeResult> {
     checkTopic(topic);
     if (lastId !== null && !isMessageId(lastId)) {
-      throw new TypeError(`lastId must be a message id ("<milliseconds>-<sequence>") or null, got ${describe(lastId)}`);
+      throw argumentError("WS_ERR_INVALID_ARGUMENT", `lastId must be a message id ("<milliseconds>-<sequence>") or null, got ${describe(lastId)}`);
     }
     const history = this.backplane.history;
     if (history === undefined) throw new InvalidState("this pubsub backplane keeps no history: configure history to resume");

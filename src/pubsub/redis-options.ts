@@ -4,6 +4,7 @@
  * validation of what a user passes to `redisPubSub()`.
  */
 import type { Buffer } from "node:buffer";
+import { argumentError } from "../errors.js";
 import type { HistoryOptions } from "../node/local-pubsub.js";
 import { describe, type PubSubBackplane } from "../node/topics.js";
 
@@ -99,27 +100,27 @@ export interface RedisPubSub extends PubSubBackplane {
 
 /** Check `redisPubSub` options (programmer input: TypeError naming the option). */
 export function checkRedisOptions(options: RedisPubSubOptions): void {
-  if (options === null || typeof options !== "object") throw new TypeError(`redisPubSub options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== "object") throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub options must be an object, got ${describe(options)}`);
   const { client, url, prefix, sharded, echoTimeout, maxPending, clientOptions } = options;
-  if (client === undefined && url === undefined) throw new TypeError("redisPubSub needs a client (node-redis createClient()) or a url");
-  if (client !== undefined && url !== undefined) throw new TypeError("redisPubSub takes a client or a url, not both");
+  if (client === undefined && url === undefined) throw argumentError("WS_ERR_INVALID_OPTION", "redisPubSub needs a client (node-redis createClient()) or a url");
+  if (client !== undefined && url !== undefined) throw argumentError("WS_ERR_INVALID_OPTION", "redisPubSub takes a client or a url, not both");
   if (client !== undefined && (client === null || typeof (client as RedisClientLike).duplicate !== "function" || typeof (client as RedisClientLike).sendCommand !== "function")) {
-    throw new TypeError(`redisPubSub client must be a node-redis client (createClient() / createCluster()), got ${describe(client)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub client must be a node-redis client (createClient() / createCluster()), got ${describe(client)}`);
   }
   if (url !== undefined && (typeof url !== "string" || !/^rediss?:\/\//.test(url))) {
-    throw new TypeError(`redisPubSub url must be a redis:// or rediss:// URL, got ${describe(url)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub url must be a redis:// or rediss:// URL, got ${describe(url)}`);
   }
   if (clientOptions !== undefined && (clientOptions === null || typeof clientOptions !== "object")) {
-    throw new TypeError(`redisPubSub clientOptions must be an object, got ${describe(clientOptions)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub clientOptions must be an object, got ${describe(clientOptions)}`);
   }
   if (prefix !== undefined && (typeof prefix !== "string" || /[{}]/.test(prefix))) {
-    throw new TypeError(`redisPubSub prefix must be a string without { or }, got ${describe(prefix)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub prefix must be a string without { or }, got ${describe(prefix)}`);
   }
-  if (sharded !== undefined && typeof sharded !== "boolean") throw new TypeError(`redisPubSub sharded must be a boolean, got ${describe(sharded)}`);
+  if (sharded !== undefined && typeof sharded !== "boolean") throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub sharded must be a boolean, got ${describe(sharded)}`);
   if (echoTimeout !== undefined && !(Number.isFinite(echoTimeout) && echoTimeout > 0)) {
-    throw new TypeError(`redisPubSub echoTimeout must be a positive number of milliseconds, got ${describe(echoTimeout)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub echoTimeout must be a positive number of milliseconds, got ${describe(echoTimeout)}`);
   }
   if (maxPending !== undefined && !(Number.isSafeInteger(maxPending) && maxPending > 0)) {
-    throw new TypeError(`redisPubSub maxPending must be a positive integer, got ${describe(maxPending)}`);
+    throw argumentError("WS_ERR_INVALID_OPTION", `redisPubSub maxPending must be a positive integer, got ${describe(maxPending)}`);
   }
 }

@@ -40,7 +40,7 @@
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { InvalidState } from "../errors.js";
+import { BackplaneError, InvalidState } from "../errors.js";
 import type { Data } from "../node/connection.js";
 import { checkHistory, compareMessageIds, idTime, type HistoryOptions } from "../node/local-pubsub.js";
 import type { BackplaneSink, HistoryEntry, HistoryReply, PublishMeta } from "../node/topics.js";
@@ -138,9 +138,9 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
   // ---------------------------------------------------------------- connections
 
   start(sink: BackplaneSink): void {
-    if (this.sink !== null) throw new TypeError("this redisPubSub backplane is already used by another server: make one per server");
+    if (this.sink !== null) throw new InvalidState("this redisPubSub backplane is already used by another server: make one per server");
     this.sink = sink;
-    void this.open().catch((err: unknown) => this.failStart(err instanceof Error ? err : new Error(String(err))));
+    void this.open().catch((err: unknown) => this.failStart(err instanceof Error ? err : new BackplaneError(String(err))));
   }
 
   private async open(): Promise<void> {
@@ -177,15 +177,15 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     // node-redis emits 'error' for every failed (re)connection attempt: a
     // listener is required (an EventEmitter without one throws).
     client.on("error", (err: Error) => this.onDown(which, err));
-    client.on("end", () => this.onDown(which, new Error("connection to Redis closed")));
-    client.on("reconnecting", () => this.onDown(which, new Error("reconnecting to Redis")));
+    client.on("end", () => this.onDown(which, new BackplaneError("connection to Redis closed")));
+    client.on("reconnecting", () => this.onDown(which, new BackplaneError("reconnecting to Redis")));
     client.on("ready", () => this.onReady(which));
     // A RedisCluster reports per node.
     client.on("node-ready", () => {
       if (client.isReady && !(which === "cmd" ? this.cmdReady : this.subReady)) this.onReady(which);
     });
     client.on("node-reconnecting", () => {
-      if (!client.isReady) this.onDown(which, new Error("reconnecting to a Redis Cluster node"));
+      if (!client.isReady) this.onDown(which, new BackplaneError("reconnecting to a Redis Cluster node"));
     });
   }
 
@@ -216,7 +216,7 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
         this.scriptSha = String(sha);
         this.checkUp();
       },
-      (err: unknown) => this.onDown("cmd", err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => this.onDown("cmd", err instanceof Error ? err : new BackplaneError(String(err))),
     );
   }
 
@@ -262,14 +262,14 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     const channel = this.channelOf(topic);
     this.channels.set(topic, channel);
     const sub = this.sub;
-    if (sub === null) return Promise.reject(new Error("Redis is not connected yet"));
+    if (sub === null) return Promise.reject(new BackplaneError("Redis is not connected yet"));
     const done = (this.sharded ? sub.sSubscribe(channel, this.onMessage, true) : sub.subscribe(channel, this.onMessage, true)).then(() => {
       if (this.channels.get(topic) === channel) this.confirmed.add(channel);
     });
     if (!sub.isReady) {
       // Queued until Redis is back (node-redis restores it then); the caller need not wait that long.
       done.catch(() => undefined);
-      return Promise.reject(new Error("Redis is not connected"));
+      return Promise.reject(new BackplaneError("Redis is not connected"));
     }
     return done;
   }
@@ -444,7 +444,7 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     const bounds = this.bounds;
     const cmd = this.cmd;
     if (bounds === null) throw new InvalidState("this redisPubSub keeps no history: pass history to resume");
-    if (cmd === null || !this.up) throw new Error("Redis is not connected: no history");
+    if (cmd === null || !this.up) throw new BackplaneError("Redis is not connected: no history");
     const key = this.streamOf(topic);
     const newest = (await this.send(cmd, key, ["XREVRANGE", key, "+", lastId === null ? "-" : `(${lastId}`, "COUNT", String(bounds.maxCount + 1)], BUFFERS)) as [Buffer, Buffer[]][];
     const found =
@@ -479,7 +479,7 @@ class RedisBackplane extends EventEmitter implements RedisPubSub {
     // Whatever still waits for Redis is delivered here, in order.
     for (let i = this.fifoHead; i < this.fifo.length; i++) this.fifo[i]!.lost ||= this.fifo[i]!.echoId === undefined;
     this.drain();
-    for (const w of this.readyWaiters.splice(0)) w.reject(new Error("redisPubSub closed"));
+    for (const w of this.readyWaiters.splice(0)) w.reject(new BackplaneError("redisPubSub closed"));
     this.sub?.destroy();
     if (this.ownsCmd) this.cmd?.destroy();
   }
@@ -505,7 +505,7 @@ async function importRedis(): Promise<{ createClient(options: object): unknown }
     const name = "redis";
     return (await import(name)) as { createClient(options: object): unknown };
   } catch (err) {
-    throw new Error("redisPubSub({ url }) needs the `redis` package (node-redis): npm install redis", { cause: err });
+    throw new BackplaneError("redisPubSub({ url }) needs the `redis` package (node-redis): npm install redis", { cause: err });
   }
 }
 

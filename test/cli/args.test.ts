@@ -108,7 +108,7 @@ describe("the command: usage errors exit with 2 and say what is wrong on stderr"
     [["--ping", "soon", "ws://127.0.0.1:1/"], /^wavesock: --ping expects a number of seconds/],
     [["serve", "--port", "99999"], /^wavesock: --port expects a port number from 0 to 65535, got "99999"\nTry 'wavesock serve --help'/],
     // Refused by connect() before any byte is sent: still a usage error.
-    [["--header", "Upgrade: h2c", "ws://127.0.0.1:1/"], /^wavesock: header Upgrade is set by the WebSocket handshake/],
+    [["--header", "Upgrade: h2c", "ws://127.0.0.1:1/"], /^wavesock: connect\(\): options.headers may not set Upgrade: the handshake sets it$/m],
     [["ws://127.0.0.1:1/#fragment"], /^wavesock: WebSocket URIs must not have a fragment/],
   ])("wavesock %j", async (args, stderr) => {
     const run = await runCli(args);

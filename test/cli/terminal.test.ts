@@ -128,7 +128,7 @@ describe.skipIf(!HAVE_TMUX)("wavesock ws://... in a terminal (tmux)", () => {
     const { terminal, peer } = await open();
     terminal.type("/close 999");
     terminal.press("Enter");
-    await terminal.waitFor(/^\* close code 999 may not be sent$/m);
+    await terminal.waitFor(/^\* close\(code, reason\): close code 999 may not be sent; use 1000–1003/m);
     expect(peer.ws.state).toBe("open");
     terminal.type("still here");
     terminal.press("Enter");

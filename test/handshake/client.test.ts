@@ -30,7 +30,7 @@ const clientFactory: ClientExtensionFactory = {
   name: "x-fake",
   offers: () => [[["level", "1"]], []],
   accept(params) {
-    if (params.some(([k]) => k === "bad")) throw new InvalidHandshake("bad response", { code: "WS_ERR_FAKE" });
+    if (params.some(([k]) => k === "bad")) throw new InvalidHandshake("bad response", { code: "WS_ERR_EXTENSION_NEGOTIATION" });
     return fakeExtension("x-fake", params);
   },
 };
@@ -202,7 +202,7 @@ describe("ClientHandshake.receive", () => {
     ["an extension not offered", { "Sec-WebSocket-Extensions": "x-other" }, "WS_ERR_INVALID_EXTENSION"],
     ["an extension accepted twice", { "Sec-WebSocket-Extensions": "x-fake, x-fake" }, "WS_ERR_INVALID_EXTENSION"],
     ["a malformed extension header", { "Sec-WebSocket-Extensions": "x-fake;" }, "WS_ERR_INVALID_EXTENSION"],
-    ["an extension response the factory refuses", { "Sec-WebSocket-Extensions": "x-fake; bad" }, "WS_ERR_FAKE"],
+    ["an extension response the factory refuses", { "Sec-WebSocket-Extensions": "x-fake; bad" }, "WS_ERR_EXTENSION_NEGOTIATION"],
   ])("fails on %s", (_, changes, code) => {
     const client = handshake({ subprotocols: ["v1", "v2"], extensions: [clientFactory] });
     const err = refusal(() => client.receive(bytes(response101(changes))));

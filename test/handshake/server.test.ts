@@ -62,7 +62,7 @@ function pickyFactory(name: string, calls: { params: ExtensionParam[]; already: 
     name,
     accept(params, alreadyAccepted) {
       calls.push({ params, already: alreadyAccepted.map((e) => e.name) });
-      if (params.some(([k]) => k === "bad")) throw new InvalidHandshake("bad offer", { code: "WS_ERR_FAKE" });
+      if (params.some(([k]) => k === "bad")) throw new InvalidHandshake("bad offer", { code: "WS_ERR_EXTENSION_NEGOTIATION" });
       if (!params.some(([k]) => k === "ok")) return null;
       const response: ExtensionParam[] = [["ok", null], ...params.filter(([k]) => k === "v")];
       return { response, extension: fakeExtension(name, params) };
@@ -242,7 +242,7 @@ describe("acceptRequest", () => {
 
     it("propagates a factory's refusal of a malformed offer", () => {
       const err = refusal(() => acceptRequest(request({ "sec-websocket-extensions": "x-a; bad" }), { extensions: [pickyFactory("x-a")] }));
-      expect(err.code).toBe("WS_ERR_FAKE");
+      expect(err.code).toBe("WS_ERR_EXTENSION_NEGOTIATION");
     });
 
     it("does not parse the header when the server supports no extension", () => {
