@@ -7,8 +7,8 @@
  * implementation is one script plus one entry here (bench/README.md, "Adding
  * an implementation or a row").
  *
- * Order matters: it is the order of the columns, and the first entry of a
- * side is the one the ratios are about (`vs`).
+ * Order matters: it is the order of the columns. The ratio columns are the
+ * pairs the entries' `vs` ask for, in the same order.
  */
 import { anchors } from "./anchors.js";
 
