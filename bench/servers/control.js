@@ -7,14 +7,22 @@
  *   server → runner (stdout)  "READY <port> <json>" once listening,
  *                             "STATS <json>" after each "stats"/"gc"
  *
- * "gc" runs a full garbage collection first (the server must run with
- * --expose-gc) so that a memory figure is not the garbage of the handshakes.
+ * "gc" runs a full garbage collection first (Node: the server must run with
+ * --expose-gc; Bun: Bun.gc) so that a memory figure is not the garbage of the
+ * handshakes. Runs unchanged under Node and under Bun.
+ *
+ * --compression: "off"; "on" (= "takeover": permessage-deflate with context
+ * takeover both ways and 15-bit windows, every library's default); or
+ * "no-takeover" (neither side keeps its window between messages: uWS's
+ * SHARED_COMPRESSOR / SHARED_DECOMPRESSOR). Each server maps these to its
+ * closest setting and says which in its READY info.
  */
 import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
 
 /**
- * @typedef {{ mode: "echo" | "broadcast", compression: boolean, port: number, host: string }} ServerArgs
+ * @typedef {null | "takeover" | "no-takeover"} Compression
+ * @typedef {{ mode: "echo" | "broadcast", compression: Compression, port: number, host: string }} ServerArgs
  */
 
 /** @returns {ServerArgs} */
@@ -27,9 +35,11 @@ export function parseArgs() {
   };
   const mode = get("--mode", "echo");
   if (mode !== "echo" && mode !== "broadcast") throw new Error(`unknown --mode ${mode}`);
+  const c = get("--compression", "off");
+  if (c !== "off" && c !== "on" && c !== "takeover" && c !== "no-takeover") throw new Error(`unknown --compression ${c}`);
   return {
     mode,
-    compression: get("--compression", "off") === "on",
+    compression: c === "off" ? null : c === "no-takeover" ? "no-takeover" : "takeover",
     port: Number(get("--port", "0")),
     host: get("--host", "127.0.0.1"),
   };
@@ -47,7 +57,7 @@ export function stats() {
     heapUsed: mem.heapUsed,
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
-    maxRss: process.resourceUsage().maxRSS * 1024,
+    maxRss: typeof process.resourceUsage === "function" ? process.resourceUsage().maxRSS * 1024 : NaN,
   };
 }
 
@@ -62,7 +72,9 @@ export function ready(port, info) {
   rl.on("line", (line) => {
     const cmd = line.trim();
     if (cmd === "gc") {
-      const gc = /** @type {undefined | (() => void)} */ (/** @type {any} */ (globalThis).gc);
+      const g = /** @type {any} */ (globalThis);
+      /** @type {undefined | (() => void)} */
+      const gc = typeof g.gc === "function" ? g.gc : g.Bun !== undefined ? () => g.Bun.gc(true) : undefined;
       if (gc) {
         gc();
         gc();

@@ -5,7 +5,7 @@
  * /pub sends goes to every connection on /sub, framed once by `broadcast`).
  * Written the way the README tells users to write them.
  *
- *   node bench/servers/wavesock.js --mode echo|broadcast [--compression on|off] [--port 0]
+ *   node bench/servers/wavesock.js --mode echo|broadcast [--compression off|on|no-takeover] [--port 0]
  */
 import { serve, broadcast } from "wavesock";
 import { parseArgs, ready } from "./control.js";
@@ -37,7 +37,11 @@ async function room(ws) {
 const server = await serve(args.mode === "echo" ? echo : room, {
   host: args.host,
   port: args.port,
-  compression: args.compression ? "deflate" : null,
+  // "takeover" is our default; "no-takeover" is the closest to uWS's SHARED_COMPRESSOR.
+  compression:
+    args.compression === null ? null
+    : args.compression === "takeover" ? "deflate"
+    : { serverNoContextTakeover: true, clientNoContextTakeover: true },
   pingInterval: null,
   maxSize: 64 * 1024 * 1024,
   logger: null,

@@ -3,13 +3,18 @@
  * `ws` under test, the same two servers as ./wavesock.js, written the way
  * ws's README does. Run it with WS_NO_BUFFER_UTIL=1 WS_NO_UTF_8_VALIDATE=1
  * for "ws plain"; without them ws loads `bufferutil` / `utf-8-validate`
- * when they can be required ("ws+addons").
+ * when they can be required ("ws+addons"). With BENCH_WS_MODULE=<specifier>
+ * the same code runs on another implementation of ws's API.
  *
- *   node bench/servers/ws.js --mode echo|broadcast [--compression on|off] [--port 0]
+ *   node bench/servers/ws.js --mode echo|broadcast [--compression off|on|no-takeover] [--port 0]
  */
 import { createRequire } from "node:module";
-import { WebSocketServer } from "ws";
 import { parseArgs, ready } from "./control.js";
+
+// $BENCH_WS_MODULE runs this same server on another module with ws's API (e.g. "wavesock/ws").
+const wsModule = process.env["BENCH_WS_MODULE"] ?? "ws";
+/** @type {typeof import("ws")} */
+const { WebSocketServer } = await import(wsModule);
 
 const args = parseArgs();
 const require = createRequire(import.meta.url);
@@ -27,7 +32,10 @@ function loadable(name) {
 const wss = new WebSocketServer({
   host: args.host,
   port: args.port,
-  perMessageDeflate: args.compression,
+  perMessageDeflate:
+    args.compression === null ? false
+    : args.compression === "takeover" ? true
+    : { serverNoContextTakeover: true, clientNoContextTakeover: true },
   maxPayload: 64 * 1024 * 1024,
 });
 
@@ -54,7 +62,7 @@ wss.on("listening", () => {
   const address = wss.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
   ready(port, {
-    impl: "ws",
+    impl: wsModule,
     mode: args.mode,
     compression: args.compression,
     bufferutil: !process.env["WS_NO_BUFFER_UTIL"] && loadable("bufferutil"),
