@@ -232,7 +232,7 @@ async function pingsLoad(/** @type {number} */ port) {
 
 async function compressedLoad(/** @type {number} */ port) {
   const s = await rawClient(port, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n");
-  const deflated = zlib.deflateRawSync(Buffer.alloc(1_000_000), { flush: zlib.constants.Z_SYNC_FLUSH });
+  const deflated = zlib.deflateRawSync(Buffer.alloc(1_000_000), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   const msg = frame(2, deflated.subarray(0, deflated.length - 4), { rsv: 0x40 });
   const count = Math.floor((64 * 1024) / msg.length);
   await send(s, Buffer.concat(Array.from({ length: count }, () => msg)));
