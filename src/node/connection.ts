@@ -8,6 +8,31 @@
  * `closeTransport`. Everything that waits lives here: received-message queue
  * and its backpressure (`maxQueue`), write water marks, keepalive pings, the
  * close timeout.
+ *
+ * Backpressure and closing — the rule:
+ * - Reading. At most `maxQueue` received messages wait for `recv()`; past
+ *   that the core stops decoding (no reassembly, no inflation) and keeps the
+ *   raw bytes, and the socket is still read until {@link READ_AHEAD} bytes
+ *   are held that way; only then does it stop being read (TCP holds the peer
+ *   back). Decoding resumes, in order, as `recv()` empties the queue to a
+ *   quarter of `maxQueue`.
+ * - A write buffer over `writeHighWaterMark`, whatever filled it (our sends,
+ *   pongs to a ping flood), also stops reading, until it drains to
+ *   `writeLowWaterMark`. Pongs are coalesced: one unsent at most.
+ * - A peer that leaves is noticed while messages wait: its close frame
+ *   within the read-ahead bytes is found and answered at once, and EOF
+ *   closes the connection at once.
+ * - Once either side has sent its close frame, the socket is read freely:
+ *   the close completes in about one round trip whatever is queued. Data
+ *   frames the peer sends after our close frame went out are discarded
+ *   undecoded (counted in `core.skippedFrames`, never delivered).
+ * - Every message received before the close (and, after our close, received
+ *   before it) stays readable: `recv()` and `for await` return them in order,
+ *   then raise `ConnectionClosed`. A message still incomplete then is lost.
+ * - When the server handler has returned nobody reads: the queue and the
+ *   held bytes are dropped.
+ * - The close timer (a close in progress) keeps the event loop alive;
+ *   keepalive timers of idle connections do not.
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
@@ -60,6 +85,14 @@ type PingWaiter = Waiter<number> & { sentAt: number };
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
+ * Raw bytes a connection keeps reading ahead while its message queue is full
+ * (it may overshoot by one socket read, at most 64 KiB): what lets a close
+ * frame behind unread messages be seen, and what bounds a slow reader's
+ * memory beyond the queue itself.
+ */
+export const READ_AHEAD = 128 * 1024;
+
+/**
  * An open WebSocket connection. Obtained from `connect()` or passed to a
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
@@ -95,8 +128,12 @@ export class Connection implements AsyncIterable<Data> {
   private recvWaiters: Waiter<Data>[] = [];
   private drainWaiters: Waiter<void>[] = [];
   private pingWaiters: Map<string, PingWaiter> | null = null;
-  private paused = false;
+  /** The socket stopped being read: input held past READ_AHEAD. */
+  private pausedForInput = false;
+  /** The socket stopped being read: the write buffer is over the high water mark. */
+  private pausedForWrite = false;
   private corked = false;
+  private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -196,12 +233,24 @@ export class Connection implements AsyncIterable<Data> {
   /** One turn of the adapter loop, after any input to the core. */
   private afterInput(): void {
     const p = this.core;
-    if (p.hasDataToSend) this.flushOutput();
-    let ev: ProtocolEvent | undefined;
-    while ((ev = p.nextEvent()) !== undefined) {
-      if (ev.type === "message") this.deliver(ev.data);
-      else if (ev.type === "pong") this.onPong(ev.data);
+    for (;;) {
+      let ev: ProtocolEvent | undefined;
+      while ((ev = p.nextEvent()) !== undefined) {
+        if (ev.type === "message") this.deliver(ev.data);
+        else if (ev.type === "pong") this.onPong(ev.data);
+      }
+      // The core decodes no more than the queue has room for; what it holds
+      // beyond is decoded as room frees up (here when messages went to
+      // waiters instead of the queue, or in recv()).
+      const room = this.room();
+      if (!p.holding || room <= 0) {
+        if (room !== Infinity) p.allowMessages(room);
+        break;
+      }
+      p.allowMessages(room);
     }
+    if (p.hasDataToSend) this.flushOutput();
+    this.updateReading();
     if (p.failurePending) {
       // Let the application answer the messages that came with the
       // violation (its microtasks run first), then fail the connection.
@@ -212,6 +261,34 @@ export class Connection implements AsyncIterable<Data> {
     }
     if (p.closeTransport) this.endTransport();
     else if (p.closeExpected) this.startCloseTimer();
+    if (this.finished) this.disposeExtension();
+  }
+
+  /** How many more messages the queue takes (messages for waiters don't queue). */
+  private room(): number {
+    if (this.maxQueue === null) return Infinity;
+    return this.maxQueue + this.recvWaiters.length - (this.queue.length - this.queueHead);
+  }
+
+  /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
+  private updateReading(): void {
+    const p = this.core;
+    // Only while open: once a close frame went either way, held input does
+    // not grow, and reading is what completes the close.
+    this.pausedForInput = p.state === "open" && p.holding && p.backlogBytes > READ_AHEAD;
+    const buffered = this.socket.writableLength;
+    if (buffered > this.writeHigh) this.pausedForWrite = true;
+    else if (buffered <= this.writeLow) this.pausedForWrite = false;
+    this.applyReading();
+  }
+
+  private applyReading(): void {
+    const s = this.socket;
+    if (this.pausedForInput || this.pausedForWrite) {
+      if (!s.isPaused()) s.pause();
+    } else if (s.isPaused() && !this.finished) {
+      s.resume();
+    }
   }
 
   private deliver(data: Data): void {
@@ -221,11 +298,6 @@ export class Connection implements AsyncIterable<Data> {
       return;
     }
     this.queue.push(data);
-    if (this.maxQueue !== null && !this.paused && this.queue.length - this.queueHead >= this.maxQueue) {
-      // Backpressure: stop reading until the application catches up.
-      this.paused = true;
-      this.socket.pause();
-    }
   }
 
   /**
@@ -234,6 +306,7 @@ export class Connection implements AsyncIterable<Data> {
    * is closed and every message received before the close was returned.
    */
   recv(): Promise<Data> {
+    if (this.queueHead === this.queue.length && this.core.holding) this.afterInput();
     if (this.queueHead < this.queue.length) {
       const data = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = "";
@@ -241,14 +314,24 @@ export class Connection implements AsyncIterable<Data> {
         this.queue = [];
         this.queueHead = 0;
       }
-      if (this.paused && this.queue.length - this.queueHead <= ((this.maxQueue ?? 0) >> 2)) {
-        this.paused = false;
-        if (!this.finished) this.socket.resume();
-      }
+      // Decode held input in batches: once the queue is down to a quarter.
+      if (this.core.holding && this.queue.length - this.queueHead <= (this.maxQueue ?? 0) >> 2) this.afterInput();
       return Promise.resolve(data);
     }
     if (this.finished) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => this.recvWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Nobody will read (the server handler returned): drop the queue and what
+   * the core holds; data frames from now on are discarded.
+   * @internal
+   */
+  discardReceived(): void {
+    this.queue = [];
+    this.queueHead = 0;
+    this.core.discardReceived();
+    this.afterInput();
   }
 
   /**
@@ -377,7 +460,12 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private onWritten(): void {
-    if (this.drainWaiters.length !== 0 && this.socket.writableLength <= this.writeLow) this.wakeDrainWaiters();
+    if (this.socket.writableLength > this.writeLow) return;
+    if (this.drainWaiters.length !== 0) this.wakeDrainWaiters();
+    if (this.pausedForWrite) {
+      this.pausedForWrite = false;
+      this.applyReading();
+    }
   }
 
   private wakeDrainWaiters(): void {
@@ -519,8 +607,9 @@ export class Connection implements AsyncIterable<Data> {
 
   private startCloseTimer(): void {
     if (this.closeTimer !== null || this.finished) return;
+    // Not unref()ed: a close in progress keeps the process alive until it
+    // ends (`await ws.close()` / `await server.close()` at the top level).
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
-    this.closeTimer.unref();
   }
 
   private endTransport(): void {
@@ -542,12 +631,14 @@ export class Connection implements AsyncIterable<Data> {
   private finish(): void {
     if (this.finished) return;
     if (!this.core.eofReceived) this.core.receiveEof();
-    // Deliver anything still in the core's queue before closing the books.
+    // Deliver anything still in the core's queue before closing the books
+    // (what the core still holds is decoded as recv() asks for it).
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
     }
     this.finished = true;
+    this.pausedForInput = this.pausedForWrite = false;
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     if (this.recvWaiters.length + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
@@ -560,9 +651,16 @@ export class Connection implements AsyncIterable<Data> {
         this.pingWaiters.clear();
       }
     }
-    this.core.extension?.dispose?.();
+    this.disposeExtension();
     this.resolveClosed?.();
     this.onClosed?.(this);
+  }
+
+  /** Release the extension's state once nothing is left to decode with it. */
+  private disposeExtension(): void {
+    if (this.extensionDisposed || this.core.holding) return;
+    this.extensionDisposed = true;
+    this.core.extension?.dispose?.();
   }
 
   /** The close frames exchanged, once closed: what was received and sent. */
