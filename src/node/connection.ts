@@ -156,6 +156,8 @@ export class Connection implements AsyncIterable<Data> {
     this.pingTimeout = options.pingTimeout === undefined ? 20_000 : options.pingTimeout;
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.onWritten = this.onWritten.bind(this);
+    // The core decodes no more messages than the queue takes, from the first byte on.
+    if (this.maxQueue !== null) protocol.allowMessages(this.maxQueue);
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("end", () => this.receiveEof());
