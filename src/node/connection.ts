@@ -274,13 +274,15 @@ export class Connection implements AsyncIterable<Data> {
 
   /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
   private updateReading(): void {
-    const p = this.core;
     // Only while open: once a close frame went either way, held input does
     // not grow, and reading is what completes the close.
-    this.pausedForInput = p.state === "open" && p.holding && p.backlogBytes > READ_AHEAD;
+    const p = this.core;
+    const inputFull = p.state === "open" && p.holding && p.backlogBytes > READ_AHEAD;
     const buffered = this.socket.writableLength;
-    if (buffered > this.writeHigh) this.pausedForWrite = true;
-    else if (buffered <= this.writeLow) this.pausedForWrite = false;
+    const writeFull = buffered > this.writeHigh || (this.pausedForWrite && buffered > this.writeLow);
+    if (inputFull === this.pausedForInput && writeFull === this.pausedForWrite) return;
+    this.pausedForInput = inputFull;
+    this.pausedForWrite = writeFull;
     this.applyReading();
   }
 
