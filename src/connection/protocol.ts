@@ -42,15 +42,18 @@
  * read-ahead bound). A close frame or EOF is never hidden by held messages:
  * a scanner finds the close frame behind them and it is answered at once.
  * Every message received before the close stays decodable, in order, for a
- * reader that still wants it. Once our close frame is sent, data frames that
- * arrive afterwards are discarded undecoded (`skippedFrames`), so the peer's
- * close is seen within a round trip; `discardReceived()` (nobody will read)
- * drops what is held too.
+ * reader that still wants it. While a close is under way the adapter never
+ * stops reading: at its bound it calls `freezeBacklog()`, after which data
+ * frames are discarded undecoded (`skippedFrames`) and only control frames
+ * acted on, so the peer's close is seen within a round trip;
+ * `discardReceived()` (nobody will read) drops what is held too.
  *
- * Answers to pings are coalesced (§5.5.3: "If an endpoint receives a Ping
+ * Answers to pings may be coalesced (§5.5.3: "If an endpoint receives a Ping
  * frame and has not yet sent Pong frame(s) in response to previous Ping
  * frame(s), the endpoint MAY elect to send a Pong frame for only the most
- * recently processed Ping frame."): at most one unsent pong is pending.
+ * recently processed Ping frame."). With `coalescePongs` — which the adapter
+ * sets while its write buffer is not draining — at most one pong waits
+ * unsent, the latest; otherwise every ping gets its pong (Autobahn 2.10).
  *
  * No internal error text goes on the wire: an unexpected error while reading
  * fails the connection with 1011 and the fixed reason "internal error"; the
@@ -132,6 +135,11 @@ export class Protocol implements ReceiverHost {
   private out: Uint8Array[] = [];
   /** The answer to the latest ping, not yet taken by dataToSend (§5.5.3: only the most recent needs one). */
   private pendingPong: Uint8Array[] | null = null;
+  /**
+   * Answer only the most recent of the pings not answered yet (§5.5.3; see
+   * the module comment). The adapter sets it while the peer is not reading.
+   */
+  coalescePongs = false;
   // The message being sent in fragments (an opcode), or NO_MESSAGE.
   private sendingOpcode = NO_MESSAGE;
 
@@ -232,6 +240,16 @@ export class Protocol implements ReceiverHost {
   /** Nobody will read what was received: drop held input; data frames are discarded from now on. */
   discardReceived(): void {
     this.receiver.discard();
+  }
+
+  /**
+   * Held input takes no more bytes, so that reading need not stop: what is
+   * held stays decodable, data frames that arrive from now on are discarded
+   * undecoded (`skippedFrames`), control frames still acted on. The adapter
+   * calls this instead of pausing the socket once a close is under way.
+   */
+  freezeBacklog(): void {
+    this.receiver.freeze();
   }
 
   private readFailed(err: unknown, eventsBefore: number): void {
@@ -356,8 +374,6 @@ export class Protocol implements ReceiverHost {
     this.writeFrame(Opcode.CLOSE, payload, true, 0);
     this._closeSent = { code: code ?? 1005, reason: code === undefined ? "" : reason };
     this._state = "closing";
-    // Data the peer sends from now on is discarded: its close comes through.
-    this.receiver.stopData();
   }
 
   /**
@@ -384,9 +400,15 @@ export class Protocol implements ReceiverHost {
       // frame in response, unless it already received a Close frame." and
       // §5.5.3: the Pong "MUST have identical 'Application data'". A ping
       // reaching here precedes the peer's close (nothing is read after it),
-      // so it is answered even when we already sent ours. Only the latest
-      // unsent answer is kept (§5.5.3, see the module comment).
-      this.pendingPong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
+      // so it is answered even when we already sent ours. With
+      // coalescePongs, only the latest unsent answer is kept (§5.5.3).
+      const pong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
+      if (this.coalescePongs) {
+        this.pendingPong = pong;
+      } else {
+        if (this.pendingPong !== null) this.takePong();
+        for (const f of pong) this.out.push(f);
+      }
       this.events.push({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
       this.events.push({ type: "pong", data: payload });
@@ -449,7 +471,6 @@ export class Protocol implements ReceiverHost {
       this.writeFrame(Opcode.CLOSE, serializeClosePayload(error.closeCode, reason), true, 0);
       this._closeSent = { code: error.closeCode, reason };
       this._state = "closing";
-      this.receiver.stopData();
     }
     if (this._state !== "closed") this._closeTransport = true;
   }

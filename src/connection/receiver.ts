@@ -29,12 +29,14 @@
  * decodable for an application that still reads. A header the scanner finds
  * invalid stops it (the decoder will fail the connection there, in order).
  *
- * Once our close frame is out (`stopData`), data that arrives afterwards is
- * discarded undecoded — counted in `skippedFrames`, never delivered — and only
- * control frames are acted on, so the peer's answer is seen within a round
- * trip whatever was queued. What was received before stays decodable: the
- * held backlog (now frozen) and complete messages; a message still incomplete
- * then is dropped. `discard` (nobody will read) drops the backlog too.
+ * While a close is under way, reading must never stop (the peer's answer is
+ * what completes it): instead of pausing the socket at its read-ahead bound,
+ * the adapter then *freezes* the backlog (`freeze`). What it holds stays
+ * decodable; data frames that arrive afterwards are discarded undecoded —
+ * counted in `skippedFrames`, never delivered — and control frames are still
+ * acted on, so the close completes within a round trip whatever is queued.
+ * A message cut by the freeze is dropped. `discard` (nobody will read)
+ * drops the backlog and discards all data from then on.
  */
 import { Buffer, constants as bufferConstants } from "node:buffer";
 import { PayloadTooBig, ProtocolError } from "../errors.js";
@@ -110,10 +112,10 @@ export class Receiver implements FrameSink {
   /** The backlog takes no more bytes (our close went out, the peer's close or EOF arrived). */
   private frozen = false;
   private scanner: FrameParser | null = null;
-  /** Our close went out: data frames received from now on are discarded. */
-  private dataStopped = false;
+  /** Data frames received from now on are discarded (after freeze, discard, EOF or a local failure). */
+  private discarding = false;
   private decoderDone = false;
-  /** Data frames the scanner passed over before our close (they are in the backlog, not discarded). */
+  /** Data frames the scanner passed over before discarding began (they are in the backlog, not discarded). */
   private scannedBeforeStop = 0;
 
   // The frame being decoded.
@@ -168,7 +170,7 @@ export class Receiver implements FrameSink {
 
   /** Data frames discarded undecoded after our close frame went out (see the module comment). */
   get skippedFrames(): number {
-    return this.decoder.skippedFrames + (this.scanner !== null && this.dataStopped ? this.scanner.skippedFrames - this.scannedBeforeStop : 0);
+    return this.decoder.skippedFrames + (this.scanner !== null && this.discarding ? this.scanner.skippedFrames - this.scannedBeforeStop : 0);
   }
 
   // ------------------------------------------------------------- input ----
@@ -234,12 +236,23 @@ export class Receiver implements FrameSink {
     }
   }
 
-  /** Our close frame went out: from now on, received data is discarded undecoded. */
-  stopData(): void {
-    if (this.dataStopped) return;
-    this.dataStopped = true;
+  /**
+   * Held input takes no more bytes (see the module comment: the adapter's
+   * read-ahead bound, reached while a close is under way). What is held
+   * stays decodable; data frames arriving from now on are discarded
+   * undecoded, control frames still acted on.
+   */
+  freeze(): void {
+    if (this.front !== Front.HELD || this.decoderDone) return;
+    this.frozen = true;
+    this.startDiscarding();
+  }
+
+  private startDiscarding(): void {
+    if (this.discarding) return;
+    this.discarding = true;
     if (this.front === Front.HELD) {
-      // What is in the backlog was received before: it stays decodable.
+      // What the backlog holds was received before: it stays decodable.
       this.frozen = true;
       this.scannedBeforeStop = this.scanner?.skippedFrames ?? 0;
     } else if (!this.decoderDone) {
@@ -250,7 +263,7 @@ export class Receiver implements FrameSink {
 
   /** Nobody will read: drop the backlog and the message in progress; data is discarded from now on. */
   discard(): void {
-    this.stopData();
+    this.startDiscarding();
     if (this.front === Front.HELD && !this.decoderDone) {
       this.backlog = [];
       this.backlogHead = 0;
@@ -265,7 +278,7 @@ export class Receiver implements FrameSink {
    * found after our close), which reads nothing after it either.
    */
   abandon(): void {
-    this.stopData();
+    this.startDiscarding();
     this.scanner?.stop();
     if (this.front === Front.HELD && this.backlogSize > 0 && !this.decoderDone) return;
     this.front = Front.NONE;
@@ -298,7 +311,7 @@ export class Receiver implements FrameSink {
       skipData: true,
       preserveInput: true,
     });
-    if (this.dataStopped) this.frozen = true;
+    if (this.discarding) this.frozen = true;
     if (rest.length > 0) this.hold(rest);
   }
 
@@ -309,7 +322,7 @@ export class Receiver implements FrameSink {
     }
     const scanner = this.scanner;
     if (scanner === null || scanner.isStopped) return;
-    if (!this.dataStopped) {
+    if (!this.discarding) {
       try {
         scanner.push(chunk);
       } catch {
@@ -317,7 +330,7 @@ export class Receiver implements FrameSink {
         scanner.stop();
       }
     } else {
-      // After our close, what the scanner finds is acted on (it reads alone).
+      // Discarding: what the scanner finds is acted on (it reads alone).
       try {
         scanner.push(chunk);
       } catch (err) {
@@ -329,7 +342,7 @@ export class Receiver implements FrameSink {
 
   /** @internal A control frame found by the scanner. */
   scanned(opcode: number, payload: Uint8Array): void {
-    if (!this.dataStopped) {
+    if (!this.discarding) {
       // Ahead of the decoder, only the close frame is acted on; pings and
       // pongs are decoded in order with the messages around them.
       if (opcode !== Opcode.CLOSE) return;
@@ -341,8 +354,8 @@ export class Receiver implements FrameSink {
       return;
     }
     this.host.control(opcode, payload, true);
-    // The peer's close, after ours: what the backlog holds was received
-    // before it and stays decodable; nothing more is read.
+    // The peer's close: what the backlog holds was received before it and
+    // stays decodable; nothing more is read.
     if (opcode === Opcode.CLOSE) this.abandon();
   }
 

@@ -22,13 +22,14 @@
  * - A peer that leaves is noticed while messages wait: its close frame
  *   within the read-ahead bytes is found and answered at once, and EOF
  *   closes the connection at once.
- * - Once either side has sent its close frame, the socket is read freely:
- *   the close completes in about one round trip whatever is queued. Data
- *   frames the peer sends after our close frame went out are discarded
+ * - Once either side has sent its close frame, the socket is never paused
+ *   for input: the close completes in about one round trip whatever is
+ *   queued. Data frames that arrive then are still delivered while they fit
+ *   (the queue, then READ_AHEAD bytes held); beyond that they are discarded
  *   undecoded (counted in `core.skippedFrames`, never delivered).
- * - Every message received before the close (and, after our close, received
- *   before it) stays readable: `recv()` and `for await` return them in order,
- *   then raise `ConnectionClosed`. A message still incomplete then is lost.
+ * - Every message received before the close stays readable: `recv()` and
+ *   `for await` return them in order, then raise `ConnectionClosed`. A
+ *   message still incomplete when the connection closes is lost.
  * - When the server handler has returned nobody reads: the queue and the
  *   held bytes are dropped.
  * - The close timer (a close in progress) keeps the event loop alive;
@@ -223,6 +224,8 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   receive(chunk: Uint8Array): void {
+    // §5.5.3: while what we wrote is not draining, answer only the latest ping.
+    this.core.coalescePongs = this.socket.writableLength > 0;
     this.core.receiveData(chunk);
     this.afterInput();
   }
@@ -249,6 +252,7 @@ export class Connection implements AsyncIterable<Data> {
         if (room !== Infinity) p.allowMessages(room);
         break;
       }
+      p.coalescePongs = this.socket.writableLength > 0;
       p.allowMessages(room);
     }
     if (p.hasDataToSend) this.flushOutput();
@@ -274,10 +278,14 @@ export class Connection implements AsyncIterable<Data> {
 
   /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
   private updateReading(): void {
-    // Only while open: once a close frame went either way, held input does
-    // not grow, and reading is what completes the close.
     const p = this.core;
-    const inputFull = p.state === "open" && p.holding && p.backlogBytes > READ_AHEAD;
+    let inputFull = p.holding && p.backlogBytes > READ_AHEAD;
+    if (inputFull && p.state !== "open") {
+      // A close is under way: reading is what completes it, so it never
+      // stops; held input takes no more, later data frames are discarded.
+      p.freezeBacklog();
+      inputFull = false;
+    }
     const buffered = this.socket.writableLength;
     const writeFull = buffered > this.writeHigh || (this.pausedForWrite && buffered > this.writeLow);
     if (inputFull === this.pausedForInput && writeFull === this.pausedForWrite) return;

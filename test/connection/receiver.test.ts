@@ -82,8 +82,9 @@ describe("Receiver: the message budget holds input raw", () => {
     expect(drain(server).length).toBe(count - 3);
   });
 
-  it("pings in held input are answered when decoded, in order; the answers are coalesced into one pong", () => {
+  it("pings in held input are answered when decoded, in order; with coalescePongs, by one pong to the latest", () => {
     const s = new Protocol("server");
+    s.coalescePongs = true;
     s.allowMessages(1);
     const pings = Array.from({ length: 1000 }, (_, i) => rawFrame(9, enc(`p${i}`)));
     s.receiveData(Buffer.concat([rawFrame(1, enc("a")), ...pings, rawFrame(1, enc("b"))]));
@@ -95,8 +96,15 @@ describe("Receiver: the message budget holds input raw", () => {
     expect(written(s).map((f) => [f.opcode, f.payload.toString()])).toEqual([[0xa, "p999"]]);
   });
 
+  it("without coalescePongs every ping gets its pong, in order (Autobahn 2.10)", () => {
+    const s = new Protocol("server");
+    s.receiveData(Buffer.concat(Array.from({ length: 10 }, (_, i) => rawFrame(9, enc(`p${i}`)))));
+    expect(written(s).map((f) => f.payload.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `p${i}`));
+  });
+
   it("a pending pong goes out before the close echo", () => {
     const s = new Protocol("server");
+    s.coalescePongs = true;
     s.receiveData(Buffer.concat([rawFrame(9, enc("x")), rawFrame(9, enc("y")), closeFrame(1000)]));
     expect(written(s).map((f) => f.opcode)).toEqual([0xa, 0x8]);
   });
@@ -141,25 +149,43 @@ describe("Receiver: a close frame or EOF is never hidden by held messages", () =
     expect(messages(drain(s))).toEqual(texts(5));
   });
 
-  it("after our close, held input stops growing, the peer's close is found at once; what was held before is still delivered", () => {
+  it("freezeBacklog (a close under way, bound reached): held input stops growing, later data is skipped, the peer's close found at once", () => {
     const s = new Protocol("server");
     s.allowMessages(1);
     s.receiveData(framesOf(texts(4)));
-    const held = s.backlogBytes;
     s.sendClose(1000);
     s.dataToSend();
+    // Data that arrives after our close is still held while there is room...
+    s.receiveData(framesOf(["in flight"]));
+    const held = s.backlogBytes;
+    expect(held).toBe(3 * 16 + 15);
+    // ...until the adapter's bound: then nothing more is held.
+    s.freezeBacklog();
     s.receiveData(Buffer.concat([framesOf(texts(50, 1000)), rawFrame(9, enc("ping")), closeFrame(1000)]));
     expect(s.backlogBytes).toBe(held);
     expect(s.skippedFrames).toBe(50);
     expect(s.closeRcvd?.code).toBe(1000);
     expect(s.closeRcvdThenSent).toBe(false);
     expect(s.closeTransport).toBe(true);
-    // The ping after our close was answered (from the scanner).
+    // The ping that came after the freeze was answered (by the scanner).
     expect(written(s).map((f) => f.opcode)).toEqual([0xa]);
     s.allowMessages(100);
     const evs = drain(s);
-    expect(messages(evs)).toEqual(texts(4));
+    expect(messages(evs)).toEqual([...texts(4), "in flight"]);
     expect(evs.at(-1)?.type).toBe("close");
+  });
+
+  it("a frame cut by the freeze is dropped, the rest of it skipped", () => {
+    const s = new Protocol("server");
+    s.allowMessages(0);
+    const frame = rawFrame(2, new Uint8Array(1000).fill(7));
+    s.receiveData(Buffer.concat([framesOf(["whole"]), frame.subarray(0, 500)]));
+    s.sendClose(1000);
+    s.freezeBacklog();
+    s.receiveData(Buffer.concat([frame.subarray(500), closeFrame(1000)]));
+    expect(s.closeRcvd?.code).toBe(1000);
+    s.allowMessages(10);
+    expect(drain(s).map((e) => e.type)).toEqual(["message", "close"]);
   });
 
   it("discardReceived (nobody reads) drops what is held", () => {

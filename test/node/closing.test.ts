@@ -183,25 +183,32 @@ describe("a peer that leaves while messages wait is noticed at once", () => {
     peer.destroy();
   });
 
-  it("data the peer sends after our close frame is discarded, so its close reply is seen at once", async () => {
-    let result: { ms: number; code: number | undefined; skipped: number } | null = null;
+  it("a peer that floods data before answering our close: the reply is still seen at once, data past the read-ahead is discarded", async () => {
+    let result: { ms: number; code: number | undefined; skipped: number; rest: Awaited<ReturnType<typeof readAll>> } | null = null;
     const server = await start(async (ws) => {
       await arrived(ws);
       const t0 = performance.now();
       await ws.close(1000);
-      result = { ms: performance.now() - t0, code: ws.closeCode, skipped: ws.core.skippedFrames };
+      const ms = performance.now() - t0;
+      result = { ms, code: ws.closeCode, skipped: ws.core.skippedFrames, rest: await readAll(ws) };
     });
     const peer = await RawPeer.connect(server.port);
     await peer.handshake();
     peer.write(Buffer.concat(expected.map((m) => clientFrame(1, m))));
     const close = await peer.readFrame();
     expect(close.opcode).toBe(8);
-    // A peer that goes on sending before it answers: 200 KiB of data, then its close.
-    peer.write(Buffer.concat([...Array.from({ length: 200 }, () => clientFrame(2, new Uint8Array(1024))), clientFrame(8, close.payload)]));
+    // 400 KiB of data after it saw our close (more than READ_AHEAD), then its answer.
+    const flood = Array.from({ length: 400 }, (_, i) => `flood ${i}:`.padEnd(1024, "y"));
+    peer.write(Buffer.concat([...flood.map((m) => clientFrame(1, m)), clientFrame(8, close.payload)]));
     await until(() => result !== null, CLOSE_TIMEOUT + 3000);
     expect(result!.ms).toBeLessThan(PROMPT_MS);
     expect(result!.code).toBe(1000);
-    expect(result!.skipped).toBe(200);
+    // What was received before the bound is delivered, in order; the rest was skipped undecoded.
+    const all = [...expected, ...flood];
+    expect(result!.rest.messages).toEqual(all.slice(0, result!.rest.messages.length));
+    expect(result!.rest.messages.length).toBeGreaterThanOrEqual(COUNT);
+    expect(result!.skipped).toBeGreaterThan(0);
+    expect(result!.rest.messages.length + result!.skipped).toBeLessThanOrEqual(all.length);
     peer.destroy();
   });
 });
