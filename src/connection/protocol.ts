@@ -200,7 +200,7 @@ export class Protocol implements ReceiverHost {
   get holding(): boolean {
     return this.receiver.holding;
   }
-  /** Data frames discarded undecoded because they arrived after our close frame. */
+  /** Data frames discarded undecoded: they arrived after `freezeBacklog()` or `discardReceived()`. */
   get skippedFrames(): number {
     return this.receiver.skippedFrames;
   }

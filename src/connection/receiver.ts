@@ -109,7 +109,7 @@ export class Receiver implements FrameSink {
   private backlog: Uint8Array[] = [];
   private backlogHead = 0;
   private backlogSize = 0;
-  /** The backlog takes no more bytes (our close went out, the peer's close or EOF arrived). */
+  /** The backlog takes no more bytes (frozen during a close, the peer's close or EOF arrived, we failed). */
   private frozen = false;
   private scanner: FrameParser | null = null;
   /** Data frames received from now on are discarded (after freeze, discard, EOF or a local failure). */
@@ -168,7 +168,7 @@ export class Receiver implements FrameSink {
     return this.decoderDone && this.front !== Front.HELD;
   }
 
-  /** Data frames discarded undecoded after our close frame went out (see the module comment). */
+  /** Data frames discarded undecoded (after `freeze` or `discard`; see the module comment). */
   get skippedFrames(): number {
     return this.decoder.skippedFrames + (this.scanner !== null && this.discarding ? this.scanner.skippedFrames - this.scannedBeforeStop : 0);
   }

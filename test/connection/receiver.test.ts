@@ -399,6 +399,44 @@ describe("Receiver: properties", () => {
     );
   });
 
+  it("our close and a freeze at any point: the messages delivered are the sent ones in order (a prefix), and the peer's close is seen", () => {
+    fc.assert(
+      fc.property(
+        fc.array(messageArb, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 25 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        (msgs, cuts, budgets, closeAt) => {
+          const bytes = streamOf(msgs, true, false);
+          const reference = newServer(false);
+          reference.receiveData(Uint8Array.from(bytes));
+          const expected = normalize(drain(reference)).filter((e) => e.type === "message");
+          const s = newServer(false);
+          const got: ProtocolEvent[] = [];
+          const chunks = splitAt(bytes, cuts);
+          s.allowMessages(budgets[0]!);
+          chunks.forEach((chunk, i) => {
+            if (i === closeAt % chunks.length) {
+              if (s.state === "open") s.sendClose(1000);
+              s.freezeBacklog();
+            }
+            s.receiveData(chunk);
+            got.push(...drain(s));
+            s.allowMessages(budgets[(i + 1) % budgets.length]!);
+            got.push(...drain(s));
+          });
+          expect(s.closeRcvd?.code).toBe(1000);
+          s.allowMessages(Infinity);
+          got.push(...drain(s));
+          const delivered = normalize(got).filter((e) => e.type === "message");
+          expect(delivered).toEqual(expected.slice(0, delivered.length));
+          expect(got.at(-1)?.type).toBe("close");
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("EOF at any point while held: every message complete before it is delivered, in order", () => {
     fc.assert(
       fc.property(fc.array(messageArb, { minLength: 1, maxLength: 10 }), fc.nat(), fc.integer({ min: 0, max: 2 }), (msgs, cut, budget) => {
