@@ -25,7 +25,8 @@
  * frame headers without decoding or writing to it, so that a peer that leaves
  * is never hidden behind unread messages: a close frame is reported at once
  * (the host answers it and ends the closing handshake), and EOF is the
- * host's at once; the messages in front of them stay in the backlog,
+ * host's at once; so are pongs (a keepalive ping is answered while the
+ * application is slow to read). The messages in front stay in the backlog,
  * decodable for an application that still reads. A header the scanner finds
  * invalid stops it (the decoder will fail the connection there, in order).
  *
@@ -117,6 +118,8 @@ export class Receiver implements FrameSink {
   private decoderDone = false;
   /** Data frames the scanner passed over before discarding began (they are in the backlog, not discarded). */
   private scannedBeforeStop = 0;
+  /** Pongs the scanner reported ahead of the decoder: the decoder passes over that many. */
+  private pongsAhead = 0;
 
   // The frame being decoded.
   private frameOpcode = 0;
@@ -343,8 +346,14 @@ export class Receiver implements FrameSink {
   /** @internal A control frame found by the scanner. */
   scanned(opcode: number, payload: Uint8Array): void {
     if (!this.discarding) {
-      // Ahead of the decoder, only the close frame is acted on; pings and
-      // pongs are decoded in order with the messages around them.
+      // Ahead of the decoder, pongs are reported at once (a keepalive ping
+      // is answered even while the application is slow to read) and close
+      // frames acted on; pings are answered in order, when decoded.
+      if (opcode === Opcode.PONG) {
+        this.pongsAhead++;
+        this.host.control(opcode, payload, true);
+        return;
+      }
       if (opcode !== Opcode.CLOSE) return;
       this.host.control(opcode, payload, true);
       // §5.5.1: nothing may follow the close frame. The backlog keeps the
@@ -455,7 +464,9 @@ export class Receiver implements FrameSink {
   onFrameEnd(): void {
     if (isControlOpcode(this.frameOpcode)) {
       const payload = this.controlLength === 0 ? EMPTY : this.control!.slice(0, this.controlLength);
-      this.host.control(this.frameOpcode, payload, false);
+      // A pong the scanner reported already (the decoder meets them in the same order).
+      if (this.frameOpcode === Opcode.PONG && this.pongsAhead > 0) this.pongsAhead--;
+      else this.host.control(this.frameOpcode, payload, false);
       if (this.frameOpcode === Opcode.CLOSE) this.stop();
       // Out of budget (lowered by the host mid-way), hold from here.
       else if (this.budget <= 0 && this.msgOpcode === NO_MESSAGE) this.decoder.pause();

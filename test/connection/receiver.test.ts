@@ -128,6 +128,18 @@ describe("Receiver: a close frame or EOF is never hidden by held messages", () =
     expect(rest.at(-1)).toEqual({ type: "close", code: 1000, reason: "" });
   });
 
+  it("a pong behind held messages is reported at once (keepalive of a slow reader), and only once", () => {
+    const s = new Protocol("server");
+    s.allowMessages(1);
+    s.receiveData(Buffer.concat([framesOf(texts(3)), rawFrame(10, enc("k1")), framesOf(["after"])]));
+    expect(drain(s)).toEqual([
+      { type: "message", data: texts(3)[0] },
+      { type: "pong", data: enc("k1") },
+    ]);
+    s.allowMessages(10);
+    expect(drain(s).map((e) => e.type)).toEqual(["message", "message", "message"]);
+  });
+
   it("a close frame split across chunks while held is found when its last byte arrives", () => {
     const s = new Protocol("server");
     s.allowMessages(0);

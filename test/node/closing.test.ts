@@ -213,6 +213,35 @@ describe("a peer that leaves while messages wait is noticed at once", () => {
   });
 });
 
+describe("keepalive while the handler is slow to read", () => {
+  it("pongs behind unread messages are still seen: the connection is not failed for a keepalive timeout", async () => {
+    let serverSide: Connection | null = null;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const server = await start(
+      async (ws) => {
+        serverSide = ws;
+        await released; // slow: reads nothing for a while
+        await readAll(ws);
+      },
+      { pingInterval: 100, pingTimeout: 400 },
+    );
+    const client = await connect(`ws://127.0.0.1:${server.port}`, { ...quiet });
+    for (const m of expected) await client.send(m);
+    await until(() => serverSide !== null);
+    await arrived(serverSide!);
+    // Several keepalive rounds (every 100 ms, 400 ms to answer), each pong
+    // arriving behind the unread messages.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(serverSide!.state).toBe("open");
+    expect(serverSide!.latency).toBeGreaterThan(0);
+    expect(client.state).toBe("open");
+    release();
+    await client.close();
+    expect(client.closeCode).toBe(1000);
+  });
+});
+
 describe("server.close() keeps the process alive until it is done", () => {
   it("a script ending with top-level `await server.close(); console.log('after')` prints 'after' and exits 0", async () => {
     assertBuilt();
