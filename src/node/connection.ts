@@ -157,8 +157,6 @@ export class Connection implements AsyncIterable<Data> {
     this.pingTimeout = options.pingTimeout === undefined ? 20_000 : options.pingTimeout;
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.onWritten = this.onWritten.bind(this);
-    // The core decodes no more messages than the queue takes, from the first byte on.
-    if (this.maxQueue !== null) protocol.allowMessages(this.maxQueue);
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("end", () => this.receiveEof());
@@ -224,9 +222,13 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   receive(chunk: Uint8Array): void {
+    const p = this.core;
+    // The core decodes no more messages than the queue has room for now
+    // (the application may have emptied it since the last chunk).
+    if (this.maxQueue !== null) p.allowMessages(this.room());
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
-    this.core.coalescePongs = this.socket.writableLength > 0;
-    this.core.receiveData(chunk);
+    p.coalescePongs = this.socket.writableLength > 0;
+    p.receiveData(chunk);
     this.afterInput();
   }
 
@@ -244,14 +246,12 @@ export class Connection implements AsyncIterable<Data> {
         if (ev.type === "message") this.deliver(ev.data);
         else if (ev.type === "pong") this.onPong(ev.data);
       }
-      // The core decodes no more than the queue has room for; what it holds
-      // beyond is decoded as room frees up (here when messages went to
-      // waiters instead of the queue, or in recv()).
+      // What the core holds beyond the queue's room is decoded as room frees
+      // up (here when messages went to waiters instead of the queue, or
+      // from recv()).
+      if (!p.holding) break;
       const room = this.room();
-      if (!p.holding || room <= 0) {
-        if (room !== Infinity) p.allowMessages(room);
-        break;
-      }
+      if (room <= 0) break;
       p.coalescePongs = this.socket.writableLength > 0;
       p.allowMessages(room);
     }
