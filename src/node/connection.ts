@@ -18,10 +18,12 @@
  *   quarter of `maxQueue`.
  * - A write buffer over `writeHighWaterMark`, whatever filled it (our sends,
  *   pongs to a ping flood), also stops reading, until it drains to
- *   `writeLowWaterMark`. Pongs are coalesced: one unsent at most.
+ *   `writeLowWaterMark`. While the write buffer is not draining, only the
+ *   latest of the pings received is answered (RFC 6455 §5.5.3).
  * - A peer that leaves is noticed while messages wait: its close frame
  *   within the read-ahead bytes is found and answered at once, and EOF
- *   closes the connection at once.
+ *   closes the connection at once. So are its pongs (keepalive holds while
+ *   the application is slow to read).
  * - Once either side has sent its close frame, the socket is never paused
  *   for input: the close completes in about one round trip whatever is
  *   queued. Data frames that arrive then are still delivered while they fit
@@ -56,7 +58,11 @@ export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>
 
 /** Options shared by server and client connections. */
 export interface ConnectionOptions {
-  /** Received messages buffered before the socket stops being read (backpressure). Default 16; null: unbounded. */
+  /**
+   * Received messages decoded and queued for `recv()` at most (backpressure):
+   * beyond, input is kept undecoded, up to READ_AHEAD (128 KiB) bytes, then
+   * the socket stops being read. Default 16; null: unbounded.
+   */
   maxQueue?: number | null;
   /** `send` waits while more than this many bytes wait to be written. Default 64 KiB. */
   writeHighWaterMark?: number;

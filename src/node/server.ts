@@ -246,6 +246,11 @@ export class Server {
 
   private readonly forget = (conn: Connection) => {
     this.connections.delete(conn);
+    // An unexpected error while reading failed the connection with 1011 and
+    // a fixed reason on the wire (no internal text goes out): the details go
+    // to the log, and stay on the error the handler caught.
+    const failure = conn.core.failure;
+    if (failure !== null && failure.code === "WS_ERR_INTERNAL") this.logError("internal error on a connection", failure);
   };
 
   /**

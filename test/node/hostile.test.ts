@@ -11,6 +11,7 @@ import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import type { MessageExtension } from "../../src/extensions/types.js";
 import { serve, type Connection, type Server } from "../../src/index.js";
 import { assertBuilt } from "../examples/helpers.js";
 import { RawPeer, clientFrame, until } from "./helpers.js";
@@ -181,6 +182,36 @@ describe("hostile peers: reading stops while the write buffer is over its high w
 });
 
 describe("hostile peers: limits", () => {
+  it("an internal error while reading closes with 1011 'internal error': the details are logged, never sent", async () => {
+    const logged: unknown[][] = [];
+    const broken: MessageExtension = {
+      name: "x-broken",
+      rsvBits: 0x40,
+      decode: () => {
+        throw new TypeError("secret internal detail at /srv/app.js:42");
+      },
+      shouldEncode: () => false,
+      encode: (p) => p,
+      stateless: true,
+      sharingKey: "x-broken",
+    };
+    const server = await serve(async (ws) => void (await ws.closed), {
+      host: "127.0.0.1",
+      compression: null,
+      extensions: [{ name: "x-broken", accept: () => ({ response: [], extension: broken }) }],
+      logger: { error: (...args: unknown[]) => logged.push(args) },
+    });
+    servers.push(server);
+    const peer = await rawClient(server.port, "Sec-WebSocket-Extensions: x-broken\r\n");
+    peer.write(clientFrame(2, "abc", { rsv: 0x40 }));
+    const close = await peer.readFrame();
+    expect(close.payload.readUInt16BE(0)).toBe(1011);
+    expect(close.payload.subarray(2).toString()).toBe("internal error");
+    await until(() => logged.length > 0);
+    expect(String((logged[0]![1] as Error).message)).toMatch(/secret internal detail/);
+    peer.destroy();
+  });
+
   it("maxSize null: a frame announced over 4 GiB fails with 1009 and no internal text in the reason", async () => {
     const server = await serve(async (ws) => void (await ws.closed), { host: "127.0.0.1", logger: null, maxSize: null, compression: null });
     servers.push(server);
