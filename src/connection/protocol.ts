@@ -519,7 +519,7 @@ function toProtocolError(err: unknown): ProtocolError {
  * internal error, zlib's message).
  */
 function reasonOnWire(error: ProtocolError): string {
-  if (error.code === "WS_ERR_INTERNAL" || error.closeCode === 1011 && error.code !== "WS_ERR_FAILED") return "internal error";
+  if (error.code === "WS_ERR_INTERNAL" || (error.closeCode === 1011 && error.code !== "WS_ERR_FAILED")) return "internal error";
   if (error.code === "WS_ERR_INVALID_COMPRESSED_DATA") return "invalid compressed data";
   return truncateReason(error.message);
 }
