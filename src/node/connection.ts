@@ -49,6 +49,7 @@ import {
 } from "../errors.js";
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
+import { Inbox } from "./inbox.js";
 
 /** A received message: a string for text, bytes for binary. */
 export type Data = string | Uint8Array;
@@ -130,9 +131,7 @@ export class Connection implements AsyncIterable<Data> {
   private readonly pingTimeout: number | null;
   private readonly closeTimeoutMs: number;
 
-  private queue: Data[] = [];
-  private queueHead = 0;
-  private recvWaiters: Waiter<Data>[] = [];
+  private readonly inbox = new Inbox();
   private drainWaiters: Waiter<void>[] = [];
   private pingWaiters: Map<string, PingWaiter> | null = null;
   /** The socket stopped being read: input held past READ_AHEAD. */
@@ -279,7 +278,7 @@ export class Connection implements AsyncIterable<Data> {
   /** How many more messages the queue takes (messages for waiters don't queue). */
   private room(): number {
     if (this.maxQueue === null) return Infinity;
-    return this.maxQueue + this.recvWaiters.length - (this.queue.length - this.queueHead);
+    return this.maxQueue + this.inbox.waiting - this.inbox.queued;
   }
 
   /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
@@ -310,12 +309,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private deliver(data: Data): void {
-    const w = this.recvWaiters;
-    if (w.length !== 0) {
-      w.shift()!.resolve(data);
-      return;
-    }
-    this.queue.push(data);
+    this.inbox.put(data);
   }
 
   /**
@@ -324,20 +318,16 @@ export class Connection implements AsyncIterable<Data> {
    * is closed and every message received before the close was returned.
    */
   recv(): Promise<Data> {
-    if (this.queueHead === this.queue.length && this.core.holding) this.afterInput();
-    if (this.queueHead < this.queue.length) {
-      const data = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = "";
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
+    const inbox = this.inbox;
+    if (inbox.queued === 0 && this.core.holding) this.afterInput();
+    const data = inbox.take();
+    if (data !== undefined) {
       // Decode held input in batches: once the queue is down to a quarter.
-      if (this.core.holding && this.queue.length - this.queueHead <= (this.maxQueue ?? 0) >> 2) this.afterInput();
+      if (this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
       return Promise.resolve(data);
     }
     if (this.finished) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.recvWaiters.push({ resolve, reject }));
+    return inbox.wait();
   }
 
   /**
@@ -346,8 +336,7 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   discardReceived(): void {
-    this.queue = [];
-    this.queueHead = 0;
+    this.inbox.clear();
     this.core.discardReceived();
     this.afterInput();
   }
@@ -659,10 +648,10 @@ export class Connection implements AsyncIterable<Data> {
     this.pausedForInput = this.pausedForWrite = false;
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.recvWaiters.length + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
+    if (this.inbox.waiting + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
       // Built only when somebody waits: an error captures a stack trace.
       const err = this.closedError();
-      for (const w of this.recvWaiters.splice(0)) w.reject(err);
+      this.inbox.rejectWaiters(err);
       for (const w of this.drainWaiters.splice(0)) w.reject(err);
       if (this.pingWaiters !== null) {
         for (const w of this.pingWaiters.values()) w.reject(err);
