@@ -9,10 +9,12 @@
  *   inputs   receiveData(chunk), receiveEof()                 network → core
  *            sendText/sendBinary/sendContinuation, sendPing,
  *            sendPong, sendClose, fail                         user → core
+ *            allowMessages(n), discardReceived()               reader → core
  *   outputs  nextEvent()        what the peer said (messages, pings, close)
  *            dataToSend()       the bytes to write, in order
  *            closeTransport     true once the TCP connection should be ended
  *            closeExpected      true while a close is under way (start a timer)
+ *            backlogBytes       raw input held for backpressure
  *
  * The core never performs I/O and has no notion of time: timers (keepalive,
  * close timeout) belong to the adapter, which knows the clock — the core only
@@ -28,20 +30,43 @@
  *   any     --receiveEof()-----------------------> CLOSED
  *
  * Received data is checked as it arrives: frame rules in `FrameParser`,
- * message rules (fragmentation order, size limit, UTF-8, extensions) here.
- * A violation fails the connection with the RFC's close code; every message
- * completed before the violation is still in the event queue. `receiveData`
- * never throws on peer input.
+ * message rules (fragmentation order, size limit, UTF-8, extensions) in the
+ * `Receiver`. A violation fails the connection with the RFC's close code;
+ * every message completed before the violation is still in the event queue.
+ * `receiveData` never throws on peer input.
+ *
+ * Backpressure and closing (the rule the adapter documents; details in
+ * receiver.ts). `allowMessages(n)` says how many more messages the
+ * application will take; past that the core stops decoding and holds input
+ * raw (`backlogBytes`, bounded by the adapter, which stops reading past its
+ * read-ahead bound). A close frame or EOF is never hidden by held messages:
+ * a scanner finds the close frame behind them and it is answered at once.
+ * Every message received before the close stays decodable, in order, for a
+ * reader that still wants it. While a close is under way the adapter never
+ * stops reading: at its bound it calls `freezeBacklog()`, after which data
+ * frames are discarded undecoded (`skippedFrames`) and only control frames
+ * acted on, so the peer's close is seen within a round trip;
+ * `discardReceived()` (nobody will read) drops what is held too.
+ *
+ * Answers to pings may be coalesced (§5.5.3: "If an endpoint receives a Ping
+ * frame and has not yet sent Pong frame(s) in response to previous Ping
+ * frame(s), the endpoint MAY elect to send a Pong frame for only the most
+ * recently processed Ping frame."). With `coalescePongs` — which the adapter
+ * sets while its write buffer is not draining — at most one pong waits
+ * unsent, the latest; otherwise every ping gets its pong (Autobahn 2.10).
+ *
+ * No internal error text goes on the wire: an unexpected error while reading
+ * fails the connection with 1011 and the fixed reason "internal error"; the
+ * details stay on `failure` for the application.
  */
 import { Buffer } from "node:buffer";
-import { InvalidState, PayloadTooBig, ProtocolError, type CloseInfo } from "../errors.js";
+import { InvalidState, ProtocolError, type CloseInfo } from "../errors.js";
 import type { MessageExtension } from "../extensions/types.js";
 import { parseClosePayload, serializeClosePayload } from "../frame/close.js";
 import { randomMask, type MaskSource } from "../frame/mask.js";
-import { Opcode, isControlOpcode } from "../frame/opcodes.js";
-import { FrameParser, type FrameSink } from "../frame/parser.js";
+import { Opcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
-import { Utf8Validator, isValidUtf8 } from "../frame/utf8.js";
+import { Receiver } from "./receiver.js";
 
 /** Which end of the connection this is. */
 export type Role = "client" | "server";
@@ -84,16 +109,15 @@ const NO_MESSAGE = -1;
 const EMPTY = new Uint8Array(0);
 
 /** The connection state machine; see the module comment. */
-export class Protocol implements FrameSink {
+export class Protocol {
   /** Which end this is. */
   readonly role: Role;
   /** The message size limit (null: none). */
   readonly maxSize: number | null;
   /** The negotiated per-message extension, if any. */
   readonly extension: MessageExtension | null;
-  private readonly streaming: boolean;
   private readonly maskSource: MaskSource | null;
-  private readonly parser: FrameParser;
+  private readonly receiver: Receiver;
 
   private _state: ConnectionState = "open";
   private _closeRcvd: CloseInfo | null = null;
@@ -103,27 +127,19 @@ export class Protocol implements FrameSink {
   private _closeTransport = false;
   private _eofReceived = false;
   private pendingFailure: ProtocolError | null = null;
+  /** The close event, when the peer's close was found ahead of messages still to decode. */
+  private deferredClose: ProtocolEvent | null = null;
 
   private events: ProtocolEvent[] = [];
   private eventHead = 0;
   private out: Uint8Array[] = [];
-
-  // The frame being received.
-  private frameOpcode = 0;
-  private frameFin = false;
-  private frameLength = 0;
-  /** Payload of the control frame being received; allocated on the first one (idle connections never need it). */
-  private control: Uint8Array | null = null;
-  private controlLength = 0;
-  // The message being received.
-  private msgOpcode = NO_MESSAGE;
-  private msgCompressed = false;
-  private msgSize = 0;
-  private msgIncremental = false;
-  private pieces: Uint8Array[] = [];
-  /** The buffer a one-frame message split across chunks is unmasked into (see FrameSink.payloadTarget). */
-  private assembled: Uint8Array | null = null;
-  private readonly validator = new Utf8Validator();
+  /** The answer to the latest ping, not yet taken by dataToSend (§5.5.3: only the most recent needs one). */
+  private pendingPong: Uint8Array[] | null = null;
+  /**
+   * Answer only the most recent of the pings not answered yet (§5.5.3; see
+   * the module comment). The adapter sets it while the peer is not reading.
+   */
+  coalescePongs = false;
   // The message being sent in fragments (an opcode), or NO_MESSAGE.
   private sendingOpcode = NO_MESSAGE;
 
@@ -131,11 +147,12 @@ export class Protocol implements FrameSink {
     this.role = role;
     this.maxSize = options.maxSize === undefined ? 1024 * 1024 : options.maxSize;
     this.extension = options.extensions?.find((e) => e.rsvBits !== 0) ?? null;
-    this.streaming = options.streaming ?? false;
     this.maskSource = role === "client" ? (options.maskSource ?? randomMask) : null;
-    this.parser = new FrameParser(this, {
-      expectMasked: role === "server",
-      allowedRsv: this.extension?.rsvBits ?? 0,
+    this.receiver = new Receiver(this, {
+      role,
+      maxSize: this.maxSize,
+      extension: this.extension,
+      streaming: options.streaming ?? false,
     });
   }
 
@@ -175,6 +192,18 @@ export class Protocol implements FrameSink {
   get canSendFrames(): boolean {
     return this._state === "open" && this.sendingOpcode === NO_MESSAGE;
   }
+  /** Raw bytes received and held undecoded (backpressure): the adapter bounds them. */
+  get backlogBytes(): number {
+    return this.receiver.backlogBytes;
+  }
+  /** True while input is held because the message budget ran out (see {@link allowMessages}). */
+  get holding(): boolean {
+    return this.receiver.holding;
+  }
+  /** Data frames discarded undecoded: they arrived after `freezeBacklog()` or `discardReceived()`. */
+  get skippedFrames(): number {
+    return this.receiver.skippedFrames;
+  }
 
   // ---------------------------------------------------------------- inputs --
 
@@ -184,25 +213,56 @@ export class Protocol implements FrameSink {
    * Never throws on peer input: violations fail the connection.
    */
   receiveData(chunk: Uint8Array): void {
-    if (this._eofReceived || this.parser.isStopped) return;
+    if (this._eofReceived || this.receiver.finished) return;
     const eventsBefore = this.events.length;
     try {
-      this.parser.push(chunk);
+      this.receiver.push(chunk);
     } catch (err) {
-      if (this.events.length > eventsBefore && this._state === "open") {
-        // Messages completed in this same chunk come first: the application
-        // gets a chance to answer them (an echo) before the close frame goes
-        // out — what Autobahn grades "OK" rather than "NON-STRICT" (3.2, 4.1.3,
-        // 5.15). Reading stops now; the adapter calls commitFailure() once
-        // the application has had its turn.
-        this._failure ??= toProtocolError(err);
-        this.pendingFailure = this._failure;
-        this.parser.stop();
-        this.pieces = [];
-        this.assembled = null;
-      } else {
-        this.failWith(err);
-      }
+      this.readFailed(err, eventsBefore);
+    }
+  }
+
+  /**
+   * How many more messages the reader will take: once that many were
+   * emitted, the core holds input undecoded (the adapter passes its queue's
+   * free room; the default is no limit). Held input is decoded at once, as
+   * far as `n` allows: its events are then in `nextEvent()`.
+   */
+  allowMessages(n: number): void {
+    const eventsBefore = this.events.length;
+    try {
+      this.receiver.allow(n);
+    } catch (err) {
+      this.readFailed(err, eventsBefore);
+    }
+  }
+
+  /** Nobody will read what was received: drop held input; data frames are discarded from now on. */
+  discardReceived(): void {
+    this.receiver.discard();
+  }
+
+  /**
+   * Held input takes no more bytes, so that reading need not stop: what is
+   * held stays decodable, data frames that arrive from now on are discarded
+   * undecoded (`skippedFrames`), control frames still acted on. The adapter
+   * calls this instead of pausing the socket once a close is under way.
+   */
+  freezeBacklog(): void {
+    this.receiver.freeze();
+  }
+
+  private readFailed(err: unknown, eventsBefore: number): void {
+    if (this.events.length > eventsBefore && this._state === "open") {
+      // Messages completed in this same chunk come first: the application
+      // gets a chance to answer them (an echo) before the close frame goes
+      // out — what Autobahn grades "OK" rather than "NON-STRICT" (3.2, 4.1.3,
+      // 5.15). Reading has stopped; the adapter calls commitFailure() once
+      // the application has had its turn.
+      this._failure ??= toProtocolError(err);
+      this.pendingFailure = this._failure;
+    } else {
+      this.failWith(err, false);
     }
   }
 
@@ -220,7 +280,7 @@ export class Protocol implements FrameSink {
     const err = this.pendingFailure;
     if (err === null) return;
     this.pendingFailure = null;
-    this.failWith(err);
+    this.failWith(err, false);
   }
 
   /** The peer closed its side of the TCP connection (or it was reset). */
@@ -228,7 +288,8 @@ export class Protocol implements FrameSink {
     if (this._eofReceived) return;
     this.commitFailure();
     this._eofReceived = true;
-    this.parser.stop();
+    // What is held stays decodable; nothing more arrives.
+    this.receiver.abandon();
     // §7.1.5: with no close frame received, "_The WebSocket Connection Close
     // Code_ is considered to be 1006". The adapter reports it from closeRcvd.
     this._state = "closed";
@@ -251,6 +312,7 @@ export class Protocol implements FrameSink {
 
   /** The bytes to write to the socket, in order; the list is emptied. */
   dataToSend(): Uint8Array[] {
+    if (this.pendingPong !== null) this.takePong();
     const out = this.out;
     if (out.length !== 0) this.out = [];
     return out;
@@ -258,7 +320,7 @@ export class Protocol implements FrameSink {
 
   /** True when `dataToSend()` would return something. */
   get hasDataToSend(): boolean {
-    return this.out.length !== 0;
+    return this.out.length !== 0 || this.pendingPong !== null;
   }
 
   // --------------------------------------------------------------- sending --
@@ -321,164 +383,59 @@ export class Protocol implements FrameSink {
    * keepalive timeout, 1001 when going away...).
    */
   fail(code: number, reason = ""): void {
-    this.failWith(new ProtocolError(reason || `failed with ${code}`, "WS_ERR_FAILED", code));
+    this.failWith(new ProtocolError(reason || `failed with ${code}`, "WS_ERR_FAILED", code), true);
   }
 
-  // ------------------------------------------------------ FrameSink (internal)
+  // ------------------------------------------------ ReceiverHost (internal)
 
-  /** @internal FrameSink: a frame header arrived. */
-  onFrameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
-    this.frameOpcode = opcode;
-    this.frameFin = fin;
-    this.frameLength = length;
-    if (isControlOpcode(opcode)) {
-      // RFC 7692 §6.1: the "Per-Message Compressed" bit is never set on control frames.
-      if (rsv !== 0) throw new ProtocolError("reserved bits set on a control frame", "WS_ERR_UNEXPECTED_RSV");
-      this.controlLength = 0;
-      return;
-    }
-    if (opcode === Opcode.CONTINUATION) {
-      // §5.4: a continuation frame only continues a message that was started.
-      if (this.msgOpcode === NO_MESSAGE) {
-        throw new ProtocolError("continuation frame without a message to continue", "WS_ERR_UNEXPECTED_CONTINUATION");
-      }
-      // RFC 7692 §6.1: RSV1 is set only on the first frame of a message.
-      if (rsv !== 0) throw new ProtocolError("reserved bits set on a continuation frame", "WS_ERR_UNEXPECTED_RSV");
-    } else {
-      // §5.4: "fragments of one message MUST NOT be interleaved between each
-      // other unless an extension has been negotiated that can interpret the
-      // interleaving."
-      if (this.msgOpcode !== NO_MESSAGE) {
-        throw new ProtocolError("new data frame inside a fragmented message", "WS_ERR_EXPECTED_CONTINUATION");
-      }
-      this.msgOpcode = opcode;
-      this.msgCompressed = rsv !== 0;
-      this.msgSize = 0;
-      this.msgIncremental = false;
-    }
-    // Refuse from the header, before buffering a byte of the payload.
-    if (this.maxSize !== null && this.msgSize + length > this.maxSize) {
-      throw PayloadTooBig.over(this.msgSize + length, this.maxSize, !fin || this.msgCompressed);
-    }
+  /** @internal ReceiverHost: a whole message (or a streaming fragment). */
+  emit(event: ProtocolEvent): void {
+    this.events.push(event);
   }
 
-  /**
-   * @internal FrameSink: a frame's payload spans chunks. A one-frame message
-   * is assembled in place (the parser unmasks into it) instead of being
-   * concatenated at the end: one pass over the bytes fewer.
-   */
-  payloadTarget(length: number): Uint8Array | null {
-    if (!this.frameFin || this.frameOpcode === Opcode.CONTINUATION || isControlOpcode(this.frameOpcode)) return null;
-    if (this.streaming && !this.msgCompressed) return null;
-    return (this.assembled = Buffer.allocUnsafe(length));
-  }
-
-  /** @internal FrameSink: the next piece of the frame's payload. */
-  onPayload(data: Uint8Array): void {
-    if (isControlOpcode(this.frameOpcode)) {
-      (this.control ??= new Uint8Array(125)).set(data, this.controlLength);
-      this.controlLength += data.length;
-      return;
-    }
-    this.msgSize += data.length;
-    this.pieces.push(data);
-    if (this.msgOpcode === Opcode.TEXT && !this.msgCompressed) {
-      // A one-frame message that arrived in one piece is checked whole, with
-      // the native validator. Anything in pieces is checked as it arrives, so
-      // invalid UTF-8 fails the connection at once (Autobahn 6.4.x).
-      const whole = this.frameFin && data.length === this.frameLength && this.pieces.length === 1;
-      if (!whole) {
-        if (!this.msgIncremental) {
-          this.msgIncremental = true;
-          this.validator.reset();
-        }
-        if (!this.validator.push(data)) {
-          throw new ProtocolError("invalid UTF-8 in a text message", "WS_ERR_INVALID_UTF8", 1007);
-        }
-      }
-    }
-  }
-
-  /** @internal FrameSink: the frame is complete. */
-  onFrameEnd(): void {
-    if (isControlOpcode(this.frameOpcode)) {
-      this.handleControl(this.frameOpcode, this.controlLength === 0 ? EMPTY : this.control!.slice(0, this.controlLength));
-    } else if (this.streaming && !this.msgCompressed) {
-      this.emitFragment();
-    } else if (this.frameFin) {
-      this.emitMessage();
-    }
-  }
-
-  // ------------------------------------------------------------- internals --
-
-  private emitMessage(): void {
-    let data = this.takePieces();
-    const text = this.msgOpcode === Opcode.TEXT;
-    if (this.msgCompressed) {
-      if (this.extension === null) throw new ProtocolError("compressed message without the extension", "WS_ERR_UNEXPECTED_RSV");
-      data = this.extension.decode(data, this.maxSize ?? Number.MAX_SAFE_INTEGER);
-      if (text && !isValidUtf8(data)) throw invalidUtf8();
-    } else if (text) {
-      if (this.msgIncremental ? !this.validator.end() : !isValidUtf8(data)) throw invalidUtf8();
-    }
-    this.msgOpcode = NO_MESSAGE;
-    this.events.push({ type: "message", data: text ? decodeUtf8(data) : data });
-  }
-
-  private emitFragment(): void {
-    const data = this.takePieces();
-    const text = this.msgOpcode === Opcode.TEXT;
-    const fin = this.frameFin;
-    // Fragments were checked as they arrived; only a one-frame message that
-    // arrived whole (and a pending partial code point) is checked here.
-    if (fin) {
-      if (text && !(this.msgIncremental ? this.validator.end() : isValidUtf8(data))) throw invalidUtf8();
-      this.msgOpcode = NO_MESSAGE;
-    }
-    this.events.push({ type: "fragment", data, text, fin });
-  }
-
-  /** The received pieces as one buffer (a view when there is just one). */
-  private takePieces(): Uint8Array {
-    const pieces = this.pieces;
-    this.pieces = [];
-    const assembled = this.assembled;
-    if (assembled !== null) {
-      // The pieces are consecutive views of it, already in place.
-      this.assembled = null;
-      return assembled;
-    }
-    if (pieces.length === 1) return pieces[0]!;
-    if (pieces.length === 0) return EMPTY;
-    return Buffer.concat(pieces);
-  }
-
-  private handleControl(opcode: number, payload: Uint8Array): void {
+  /** @internal ReceiverHost: a control frame arrived. */
+  control(opcode: number, payload: Uint8Array, ahead: boolean): void {
     if (opcode === Opcode.PING) {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong
       // frame in response, unless it already received a Close frame." and
       // §5.5.3: the Pong "MUST have identical 'Application data'". A ping
       // reaching here precedes the peer's close (nothing is read after it),
-      // so it is answered even when we already sent ours.
-      this.writeFrame(Opcode.PONG, payload, true, 0);
+      // so it is answered even when we already sent ours. With
+      // coalescePongs, only the latest unsent answer is kept (§5.5.3).
+      const pong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
+      if (this.coalescePongs) {
+        this.pendingPong = pong;
+      } else {
+        if (this.pendingPong !== null) this.takePong();
+        for (const f of pong) this.out.push(f);
+      }
       this.events.push({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
       this.events.push({ type: "pong", data: payload });
     } else {
-      this.handleClose(payload);
+      this.handleClose(payload, ahead);
     }
   }
 
-  private handleClose(payload: Uint8Array): void {
+  /** @internal ReceiverHost: nothing more will be decoded. */
+  decoderFinished(): void {
+    if (this.deferredClose !== null) {
+      this.events.push(this.deferredClose);
+      this.deferredClose = null;
+    }
+  }
+
+  // ------------------------------------------------------------- internals --
+
+  private handleClose(payload: Uint8Array, ahead: boolean): void {
+    if (this._closeRcvd !== null) {
+      // The decoder reached the close frame the scanner had found ahead of
+      // it: everything before it was delivered, now its event.
+      this.decoderFinished();
+      return;
+    }
     const info = parseClosePayload(payload);
     this._closeRcvd = info;
-    // §5.5.1: the close frame is the last one the peer may send.
-    this.parser.stop();
-    // A message cut short by the close is not delivered: it never completed.
-    this.pieces = [];
-    this.assembled = null;
-    this.msgOpcode = NO_MESSAGE;
     if (this._closeSent === null) {
       // §5.5.1: "If an endpoint receives a Close frame and did not previously
       // send a Close frame, the endpoint MUST send a Close frame in response.
@@ -494,19 +451,25 @@ export class Protocol implements FrameSink {
     // §7.1.1: "the server SHOULD close [the TCP connection] first"; the client
     // waits for that, with a timeout (closeExpected).
     if (this.role === "server") this._closeTransport = true;
-    this.events.push({ type: "close", code: info.code, reason: info.reason });
+    const event: ProtocolEvent = { type: "close", code: info.code, reason: info.reason };
+    // Found ahead of messages still to decode: its event comes after theirs.
+    if (ahead && !this.receiver.decodingDone) this.deferredClose = event;
+    else this.events.push(event);
   }
 
-  private failWith(err: unknown): void {
+  /** Fail the connection (§7.1.7). `local`: our decision (fail()), not a violation found while reading. */
+  private failWith(err: unknown, local: boolean): void {
     const error = toProtocolError(err);
     this._failure ??= error;
-    this.parser.stop();
-    this.pieces = [];
-    this.assembled = null;
+    // A violation stopped reading where it was found (the receiver did). A
+    // local failure reads nothing more either, but what is held and was
+    // received before stays decodable.
+    if (local) this.receiver.abandon();
     if (this._state === "open") {
       // §7.1.7: the endpoint "MAY send a Close frame" before closing the TCP connection.
-      this.writeFrame(Opcode.CLOSE, serializeClosePayload(error.closeCode, truncateReason(error.message)), true, 0);
-      this._closeSent = { code: error.closeCode, reason: truncateReason(error.message) };
+      const reason = reasonOnWire(error);
+      this.writeFrame(Opcode.CLOSE, serializeClosePayload(error.closeCode, reason), true, 0);
+      this._closeSent = { code: error.closeCode, reason };
       this._state = "closing";
     }
     if (this._state !== "closed") this._closeTransport = true;
@@ -528,8 +491,15 @@ export class Protocol implements FrameSink {
   }
 
   private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
+    // A pending pong goes before our close frame, never after it.
+    if (opcode === Opcode.CLOSE && this.pendingPong !== null) this.takePong();
     const frames = serializeFrame(opcode, payload, { fin, rsv, mask: this.maskSource });
     for (const f of frames) this.out.push(f);
+  }
+
+  private takePong(): void {
+    for (const f of this.pendingPong!) this.out.push(f);
+    this.pendingPong = null;
   }
 
   private checkOpen(): void {
@@ -543,14 +513,15 @@ function toProtocolError(err: unknown): ProtocolError {
   return new ProtocolError(`internal error: ${err instanceof Error ? err.message : String(err)}`, "WS_ERR_INTERNAL", 1011);
 }
 
-function invalidUtf8(): ProtocolError {
-  return new ProtocolError("invalid UTF-8 in a text message", "WS_ERR_INVALID_UTF8", 1007);
-}
-
-/** Decode bytes already validated as UTF-8. */
-function decodeUtf8(data: Uint8Array): string {
-  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
-  return buf.toString("utf8");
+/**
+ * The close reason sent for a failure: the error's own words when they are
+ * ours (fixed texts), a fixed text when they may carry someone else's (an
+ * internal error, zlib's message).
+ */
+function reasonOnWire(error: ProtocolError): string {
+  if (error.code === "WS_ERR_INTERNAL" || (error.closeCode === 1011 && error.code !== "WS_ERR_FAILED")) return "internal error";
+  if (error.code === "WS_ERR_INVALID_COMPRESSED_DATA") return "invalid compressed data";
+  return truncateReason(error.message);
 }
 
 /** A close reason must fit in 123 bytes (§5.5); cut on a character boundary. */

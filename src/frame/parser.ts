@@ -21,10 +21,23 @@
  *
  * One exception to "never copies": a frame whose payload does not fit in the
  * chunk its header came in must be copied to be contiguous anyway. For those,
- * the sink may offer a buffer of the frame's length (`payloadTarget`); the
- * parser then unmasks each piece straight into it — one pass over the bytes
- * instead of unmask-in-place followed by the sink's concatenation — and
- * reports views of that buffer.
+ * the sink may offer, piece by piece, the place where the piece belongs in
+ * its own buffer (`payloadTarget`); the parser then unmasks the piece
+ * straight into it — one pass over the bytes instead of unmask-in-place
+ * followed by the sink's copy — and reports that view. Asked per piece, not
+ * per frame, so that the sink commits memory as bytes arrive rather than
+ * for the length a header announces.
+ *
+ * Two more modes serve the connection's backpressure and closing:
+ * - `pause()` (from a sink callback) stops `push` after the current frame;
+ *   `push` returns how much of the chunk it consumed, the caller keeps the
+ *   rest and pushes it later.
+ * - `skipData`: data frames are passed over — headers still checked, payload
+ *   neither unmasked nor reported (the sink hears of them only through
+ *   `skippedFrames`) — while control frames are reported as usual. With
+ *   `preserveInput`, control payloads are unmasked into a copy and the chunk
+ *   is never written to: a scanner can walk bytes that another parser will
+ *   decode later.
  *
  * The parser checks what can be checked from a header alone (§5.2, §5.5):
  * reserved bits, unknown opcodes, fragmented or oversized control frames, the
@@ -45,9 +58,11 @@ export interface FrameSink {
   /** The current frame's payload is complete. */
   onFrameEnd(): void;
   /**
-   * Optional: called after `onFrameStart` for a frame whose payload is not in
-   * the current chunk. Return a buffer of at least `length` bytes to receive
-   * the unmasked payload (pieces are then views of it), or null.
+   * Optional: for a frame whose payload did not all arrive with its header,
+   * called before each piece of that payload with the piece's length. Return
+   * a view of exactly `length` writable bytes to receive the unmasked piece
+   * (it is then reported by `onPayload` as that same view), or null to have
+   * it unmasked in place as usual.
    */
   payloadTarget?(length: number): Uint8Array | null;
 }
@@ -62,6 +77,10 @@ export interface FrameParserOptions {
   expectMasked: boolean;
   /** RSV bits a negotiated extension allows (0x40 for permessage-deflate); others fail with 1002. */
   allowedRsv?: number;
+  /** Pass over data frames without unmasking or reporting them (see the module comment). Settable later. */
+  skipData?: boolean;
+  /** Never write to pushed chunks: control payloads are unmasked into a copy (for a scanner). */
+  preserveInput?: boolean;
 }
 
 const HEADER = 0;
@@ -81,16 +100,50 @@ export class FrameParser {
   private masked = false;
   private remaining = 0;
   private payloadPos = 0;
-  /** Where the current frame's payload is copied, when the sink gave a buffer. */
-  private target: Uint8Array | null = null;
+  /** The current frame's payload did not all come with its header: ask the sink for targets. */
+  private spanning = false;
+  /** The current frame is a data frame passed over (skipData). */
+  private skipping = false;
+  private skipData_: boolean;
+  private readonly preserveInput: boolean;
+  /** Control payload copy (preserveInput), allocated on first use. */
+  private controlCopy: Uint8Array | null = null;
+  private controlOpcode = false;
   /** The masking key rotated to the phase of the next piece (fused copy). */
   private readonly phasedKey = new Uint8Array(4);
   private stopped = false;
+  private paused = false;
+  /** Data frames passed over in skipData mode, and their payload bytes. */
+  skippedFrames = 0;
+  skippedBytes = 0;
 
   constructor(sink: FrameSink, options: FrameParserOptions) {
     this.sink = sink;
     this.expectMasked = options.expectMasked;
     this.allowedRsv = options.allowedRsv ?? 0;
+    this.skipData_ = options.skipData ?? false;
+    this.preserveInput = options.preserveInput ?? false;
+  }
+
+  /**
+   * Pass over data frames (see the module comment). Turned on in the middle
+   * of a data frame, the rest of that frame is passed over too.
+   */
+  get skipData(): boolean {
+    return this.skipData_;
+  }
+  /** Turn passing over data frames on or off (see the getter). */
+  set skipData(on: boolean) {
+    this.skipData_ = on;
+    if (on && this.state === PAYLOAD && !this.controlOpcode && !this.skipping) {
+      this.skipping = true;
+      this.skippedFrames++;
+    }
+  }
+
+  /** Called from a sink callback: `push` returns after the current frame; the caller keeps the rest of the chunk. */
+  pause(): void {
+    this.paused = true;
   }
 
   /**
@@ -112,13 +165,23 @@ export class FrameParser {
     return this.state === HEADER && this.headerHave === 0;
   }
 
-  /** Feed the next chunk. The parser owns it from now on (payloads are unmasked in place). */
-  push(chunk: Uint8Array): void {
+  /**
+   * Feed the next chunk. The parser owns it from now on (payloads are
+   * unmasked in place, unless `preserveInput`). Returns the number of bytes
+   * consumed: all of them, unless the sink called {@link pause}.
+   */
+  push(chunk: Uint8Array): number {
     let pos = 0;
     const end = chunk.length;
-    while (pos < end && !this.stopped) {
+    this.paused = false;
+    while (pos < end && !this.stopped && !this.paused) {
       if (this.state === HEADER) {
         pos = this.readHeader(chunk, pos);
+      } else if (this.skipping) {
+        const n = Math.min(this.remaining, end - pos);
+        pos += n;
+        this.skippedBytes += n;
+        if ((this.remaining -= n) === 0) this.state = HEADER;
       } else {
         const n = Math.min(this.remaining, end - pos);
         const view = chunk.subarray(pos, pos + n);
@@ -126,6 +189,7 @@ export class FrameParser {
         this.deliver(view);
       }
     }
+    return this.stopped ? end : pos;
   }
 
   /** Parse (part of) a header starting at `pos`; returns the new position. */
@@ -219,11 +283,18 @@ export class FrameParser {
     }
     this.remaining = length;
     this.payloadPos = 0;
-    this.target = null;
-    this.sink.onFrameStart(fin, rsv, opcode, length);
-    if (length > available && this.sink.payloadTarget !== undefined && !this.stopped) {
-      this.target = this.sink.payloadTarget(length);
+    const control = isControlOpcode(opcode);
+    this.controlOpcode = control;
+    if (this.skipData_ && !control) {
+      // Passed over: the sink never hears of it.
+      this.skipping = true;
+      this.skippedFrames++;
+      if (length !== 0) this.state = PAYLOAD;
+      return;
     }
+    this.skipping = false;
+    this.spanning = length > available && this.sink.payloadTarget !== undefined;
+    this.sink.onFrameStart(fin, rsv, opcode, length);
     if (length === 0) {
       if (!this.stopped) this.sink.onFrameEnd();
     } else {
@@ -231,23 +302,29 @@ export class FrameParser {
     }
   }
 
-  /** Unmask a payload piece (in place, or into the target) and hand it to the sink. */
+  /** Unmask a payload piece (in place, or into a target) and hand it to the sink. */
   private deliver(view: Uint8Array): void {
-    const target = this.target;
+    let target: Uint8Array | null = null;
+    if (this.preserveInput && this.controlOpcode) {
+      // Control payloads are at most 125 bytes (checked from the header).
+      target = (this.controlCopy ??= new Uint8Array(125)).subarray(this.payloadPos, this.payloadPos + view.length);
+    } else if (this.spanning) {
+      target = this.sink.payloadTarget!(view.length);
+    }
     if (target !== null) {
-      const at = this.payloadPos;
       if (this.masked) {
+        const at = this.payloadPos;
         const k = this.key;
         const pk = this.phasedKey;
         pk[0] = k[at & 3]!;
         pk[1] = k[(at + 1) & 3]!;
         pk[2] = k[(at + 2) & 3]!;
         pk[3] = k[(at + 3) & 3]!;
-        maskInto(view, pk, target, at);
+        maskInto(view, pk, target, 0);
       } else {
-        target.set(view, at);
+        target.set(view);
       }
-      view = target.subarray(at, at + view.length);
+      view = target;
     } else if (this.masked) {
       mask(view, this.key, this.payloadPos);
     }

@@ -158,8 +158,9 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Promis
       });
       const conn = new Connection(socket, protocol, { request, response: result.response, subprotocol: result.subprotocol }, options);
       const rest = handshake.rest;
-      if (rest.length > 0) conn.receive(rest);
+      // Resume first: what came with the 101 may pause the socket again (backpressure).
       socket.resume();
+      if (rest.length > 0) conn.receive(rest);
       resolve(conn);
     };
     const onClose = () => fail(new InvalidHandshake("connection closed during the opening handshake", { code: "WS_ERR_HANDSHAKE_EOF", status: 0 }));

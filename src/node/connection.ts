@@ -8,6 +8,34 @@
  * `closeTransport`. Everything that waits lives here: received-message queue
  * and its backpressure (`maxQueue`), write water marks, keepalive pings, the
  * close timeout.
+ *
+ * Backpressure and closing — the rule:
+ * - Reading. At most `maxQueue` received messages wait for `recv()`; past
+ *   that the core stops decoding (no reassembly, no inflation) and keeps the
+ *   raw bytes, and the socket is still read until {@link READ_AHEAD} bytes
+ *   are held that way; only then does it stop being read (TCP holds the peer
+ *   back). Decoding resumes, in order, as `recv()` empties the queue to a
+ *   quarter of `maxQueue`.
+ * - A write buffer over `writeHighWaterMark`, whatever filled it (our sends,
+ *   pongs to a ping flood), also stops reading, until it drains to
+ *   `writeLowWaterMark`. While the write buffer is not draining, only the
+ *   latest of the pings received is answered (RFC 6455 §5.5.3).
+ * - A peer that leaves is noticed while messages wait: its close frame
+ *   within the read-ahead bytes is found and answered at once, and EOF
+ *   closes the connection at once. So are its pongs (keepalive holds while
+ *   the application is slow to read).
+ * - Once either side has sent its close frame, the socket is never paused
+ *   for input: the close completes in about one round trip whatever is
+ *   queued. Data frames that arrive then are still delivered while they fit
+ *   (the queue, then READ_AHEAD bytes held); beyond that they are discarded
+ *   undecoded (counted in `core.skippedFrames`, never delivered).
+ * - Every message received before the close stays readable: `recv()` and
+ *   `for await` return them in order, then raise `ConnectionClosed`. A
+ *   message still incomplete when the connection closes is lost.
+ * - When the server handler has returned nobody reads: the queue and the
+ *   held bytes are dropped.
+ * - The close timer (a close in progress) keeps the event loop alive;
+ *   keepalive timers of idle connections do not.
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
@@ -25,6 +53,7 @@ import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, fragmentData, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
+import { Inbox } from "./inbox.js";
 
 /** A received message: a string for text, bytes for binary. */
 export type Data = string | Uint8Array;
@@ -44,7 +73,11 @@ export type Sendable = string | BinaryData | Blob | Iterable<Fragment> | AsyncIt
 
 /** Options shared by server and client connections. */
 export interface ConnectionOptions {
-  /** Received messages buffered before the socket stops being read (backpressure). Default 16; null: unbounded. */
+  /**
+   * Received messages decoded and queued for `recv()` at most (backpressure):
+   * beyond, input is kept undecoded, up to READ_AHEAD (128 KiB) bytes, then
+   * the socket stops being read. Default 16; null: unbounded.
+   */
   maxQueue?: number | null;
   /** `send` waits while more than this many bytes wait to be written. Default 64 KiB. */
   writeHighWaterMark?: number;
@@ -72,6 +105,14 @@ type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void }
 type PingWaiter = Waiter<number> & { sentAt: number };
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Raw bytes a connection keeps reading ahead while its message queue is full
+ * (it may overshoot by one socket read, at most 64 KiB): what lets a close
+ * frame behind unread messages be seen, and what bounds a slow reader's
+ * memory beyond the queue itself.
+ */
+export const READ_AHEAD = 128 * 1024;
 
 /**
  * An open WebSocket connection. Obtained from `connect()` or passed to a
@@ -104,13 +145,15 @@ export class Connection implements AsyncIterable<Data> {
   private readonly pingTimeout: number | null;
   private readonly closeTimeoutMs: number;
 
-  private queue: Data[] = [];
-  private queueHead = 0;
-  private recvWaiters: Waiter<Data>[] = [];
+  private readonly inbox = new Inbox();
   private drainWaiters: Waiter<void>[] = [];
   private pingWaiters: Map<string, PingWaiter> | null = null;
-  private paused = false;
+  /** The socket stopped being read: input held past READ_AHEAD. */
+  private pausedForInput = false;
+  /** The socket stopped being read: the write buffer is over the high water mark. */
+  private pausedForWrite = false;
   private corked = false;
+  private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -210,7 +253,13 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   receive(chunk: Uint8Array): void {
-    this.core.receiveData(chunk);
+    const p = this.core;
+    // The core decodes no more messages than the queue has room for now
+    // (the application may have emptied it since the last chunk).
+    if (this.maxQueue !== null) p.allowMessages(this.room());
+    // §5.5.3: while what we wrote is not draining, answer only the latest ping.
+    p.coalescePongs = this.socket.writableLength > 0;
+    p.receiveData(chunk);
     this.afterInput();
   }
 
@@ -222,12 +271,23 @@ export class Connection implements AsyncIterable<Data> {
   /** One turn of the adapter loop, after any input to the core. */
   private afterInput(): void {
     const p = this.core;
-    if (p.hasDataToSend) this.flushOutput();
-    let ev: ProtocolEvent | undefined;
-    while ((ev = p.nextEvent()) !== undefined) {
-      if (ev.type === "message") this.deliver(ev.data);
-      else if (ev.type === "pong") this.onPong(ev.data);
+    for (;;) {
+      let ev: ProtocolEvent | undefined;
+      while ((ev = p.nextEvent()) !== undefined) {
+        if (ev.type === "message") this.deliver(ev.data);
+        else if (ev.type === "pong") this.onPong(ev.data);
+      }
+      // What the core holds beyond the queue's room is decoded as room frees
+      // up (here when messages went to waiters instead of the queue, or
+      // from recv()).
+      if (!p.holding) break;
+      const room = this.room();
+      if (room <= 0) break;
+      p.coalescePongs = this.socket.writableLength > 0;
+      p.allowMessages(room);
     }
+    if (p.hasDataToSend) this.flushOutput();
+    this.updateReading();
     if (p.failurePending) {
       // Let the application answer the messages that came with the
       // violation (its microtasks run first), then fail the connection.
@@ -238,20 +298,44 @@ export class Connection implements AsyncIterable<Data> {
     }
     if (p.closeTransport) this.endTransport();
     else if (p.closeExpected) this.startCloseTimer();
+    if (this.finished) this.disposeExtension();
+  }
+
+  /** How many more messages the queue takes (messages for waiters don't queue). */
+  private room(): number {
+    if (this.maxQueue === null) return Infinity;
+    return this.maxQueue + this.inbox.waiting - this.inbox.queued;
+  }
+
+  /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
+  private updateReading(): void {
+    const p = this.core;
+    let inputFull = p.holding && p.backlogBytes > READ_AHEAD;
+    if (inputFull && p.state !== "open") {
+      // A close is under way: reading is what completes it, so it never
+      // stops; held input takes no more, later data frames are discarded.
+      p.freezeBacklog();
+      inputFull = false;
+    }
+    const buffered = this.socket.writableLength;
+    const writeFull = buffered > this.writeHigh || (this.pausedForWrite && buffered > this.writeLow);
+    if (inputFull === this.pausedForInput && writeFull === this.pausedForWrite) return;
+    this.pausedForInput = inputFull;
+    this.pausedForWrite = writeFull;
+    this.applyReading();
+  }
+
+  private applyReading(): void {
+    const s = this.socket;
+    if (this.pausedForInput || this.pausedForWrite) {
+      if (!s.isPaused()) s.pause();
+    } else if (s.isPaused() && !this.finished) {
+      s.resume();
+    }
   }
 
   private deliver(data: Data): void {
-    const w = this.recvWaiters;
-    if (w.length !== 0) {
-      w.shift()!.resolve(data);
-      return;
-    }
-    this.queue.push(data);
-    if (this.maxQueue !== null && !this.paused && this.queue.length - this.queueHead >= this.maxQueue) {
-      // Backpressure: stop reading until the application catches up.
-      this.paused = true;
-      this.socket.pause();
-    }
+    this.inbox.put(data);
   }
 
   /**
@@ -260,21 +344,27 @@ export class Connection implements AsyncIterable<Data> {
    * is closed and every message received before the close was returned.
    */
   recv(): Promise<Data> {
-    if (this.queueHead < this.queue.length) {
-      const data = this.queue[this.queueHead]!;
-      this.queue[this.queueHead++] = "";
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-      }
-      if (this.paused && this.queue.length - this.queueHead <= ((this.maxQueue ?? 0) >> 2)) {
-        this.paused = false;
-        if (!this.finished) this.socket.resume();
-      }
+    const inbox = this.inbox;
+    if (inbox.queued === 0 && this.core.holding) this.afterInput();
+    const data = inbox.take();
+    if (data !== undefined) {
+      // Decode held input in batches: once the queue is down to a quarter.
+      if (this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
       return Promise.resolve(data);
     }
     if (this.finished) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.recvWaiters.push({ resolve, reject }));
+    return inbox.wait();
+  }
+
+  /**
+   * Nobody will read (the server handler returned): drop the queue and what
+   * the core holds; data frames from now on are discarded.
+   * @internal
+   */
+  discardReceived(): void {
+    this.inbox.clear();
+    this.core.discardReceived();
+    this.afterInput();
   }
 
   /**
@@ -434,7 +524,12 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private onWritten(): void {
-    if (this.drainWaiters.length !== 0 && this.socket.writableLength <= this.writeLow) this.wakeDrainWaiters();
+    if (this.socket.writableLength > this.writeLow) return;
+    if (this.drainWaiters.length !== 0) this.wakeDrainWaiters();
+    if (this.pausedForWrite) {
+      this.pausedForWrite = false;
+      this.applyReading();
+    }
   }
 
   private wakeDrainWaiters(): void {
@@ -581,8 +676,9 @@ export class Connection implements AsyncIterable<Data> {
 
   private startCloseTimer(): void {
     if (this.closeTimer !== null || this.finished) return;
+    // Not unref()ed: a close in progress keeps the process alive until it
+    // ends (`await ws.close()` / `await server.close()` at the top level).
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
-    this.closeTimer.unref();
   }
 
   private endTransport(): void {
@@ -608,28 +704,37 @@ export class Connection implements AsyncIterable<Data> {
   private finish(): void {
     if (this.finished) return;
     if (!this.core.eofReceived) this.core.receiveEof();
-    // Deliver anything still in the core's queue before closing the books.
+    // Deliver anything still in the core's queue before closing the books
+    // (what the core still holds is decoded as recv() asks for it).
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
     }
     this.finished = true;
+    this.pausedForInput = this.pausedForWrite = false;
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.recvWaiters.length + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
+    if (this.inbox.waiting + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
       // Built only when somebody waits: an error captures a stack trace.
       const err = this.closedError();
-      for (const w of this.recvWaiters.splice(0)) w.reject(err);
+      this.inbox.rejectWaiters(err);
       for (const w of this.drainWaiters.splice(0)) w.reject(err);
       if (this.pingWaiters !== null) {
         for (const w of this.pingWaiters.values()) w.reject(err);
         this.pingWaiters.clear();
       }
     }
-    this.core.extension?.dispose?.();
+    this.disposeExtension();
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);
+  }
+
+  /** Release the extension's state once nothing is left to decode with it. */
+  private disposeExtension(): void {
+    if (this.extensionDisposed || this.core.holding) return;
+    this.extensionDisposed = true;
+    this.core.extension?.dispose?.();
   }
 
   /** The close frames exchanged, once closed: what was received and sent. */

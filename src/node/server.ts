@@ -382,8 +382,10 @@ export class Server {
     this.connections.add(conn);
     conn.topicHub = this.topicHub;
     conn.onClosed = this.forget;
-    if (rest.length > 0) conn.receive(rest);
+    // Resume first: bytes that came with the request may fill the queue and
+    // pause the socket again (backpressure), which must stand.
     socket.resume();
+    if (rest.length > 0) conn.receive(rest);
     this.runHandler(conn);
   }
 
@@ -448,6 +450,11 @@ export class Server {
 
   private readonly forget = (conn: Connection) => {
     this.connections.delete(conn);
+    // An unexpected error while reading failed the connection with 1011 and
+    // a fixed reason on the wire (no internal text goes out): the details go
+    // to the log, and stay on the error the handler caught.
+    const failure = conn.core.failure;
+    if (failure !== null && failure.code === "WS_ERR_INTERNAL") this.logError("internal error on a connection", failure);
   };
 
   /**
@@ -477,6 +484,8 @@ export class Server {
 
   private handlerDone(conn: Connection): void {
     if (conn.state === "open") conn.close(1000).catch(noop);
+    // Nobody reads any more: drop what waits, read only to complete the close.
+    conn.discardReceived();
     void conn.closed.then(() => this.handlerEnded());
   }
 
@@ -512,6 +521,11 @@ export class Server {
    */
   close(options: { closeConnections?: boolean; code?: number; reason?: string } = {}): Promise<void> {
     this.closing ??= (async () => {
+      // Keep the event loop alive until the close is done: a script whose
+      // last step is `await server.close()` must get past it (without this,
+      // once the sockets go quiet Node exits mid-way, code 13 with
+      // top-level await). Each connection's close is bounded by closeTimeout.
+      const alive = setInterval(noop, 1 << 30);
       const listening = new Promise<void>((resolve) => {
         // An attached server belongs to its owner: only our connections close.
         if (!this.ownsServer || !this.server?.listening) resolve();
@@ -524,10 +538,14 @@ export class Server {
           void conn.close(options.code ?? 1001, options.reason ?? "").catch(() => undefined);
         }
       }
-      if (this.activeHandlers > 0) await new Promise<void>((resolve) => (this.handlersIdle = resolve));
-      await Promise.all(Array.from(this.connections, (c) => c.closed));
-      await this.topicHub.close();
-      await listening;
+      try {
+        if (this.activeHandlers > 0) await new Promise<void>((resolve) => (this.handlersIdle = resolve));
+        await Promise.all(Array.from(this.connections, (c) => c.closed));
+        await this.topicHub.close();
+        await listening;
+      } finally {
+        clearInterval(alive);
+      }
     })();
     return this.closing;
   }

@@ -184,10 +184,16 @@ describe("exit codes", () => {
   });
 
   it("130 on SIGINT and 143 on SIGTERM, after closing with 1001", async () => {
-    const server = await start(listen);
+    // The server speaks first: once its message is on the CLI's stdout, the
+    // CLI is reading (and trapping signals), not still connecting.
+    const server = await start(async (peer) => {
+      await peer.ws.send("ready");
+      await listen(peer);
+    });
     for (const [signal, code, path] of [["SIGINT", 130, "/int"], ["SIGTERM", 143, "/term"]] as const) {
       const cli = new CliProcess([`${server.url}${path}`]);
       const peer = await server.peer(path);
+      await cli.waitForStdout(/^ready$/m);
       cli.child.kill(signal);
       expect((await cli.exited).code).toBe(code);
       expect((await peer.closed).code).toBe(1001);

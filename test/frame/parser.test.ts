@@ -221,6 +221,78 @@ describe("FrameParser: properties", () => {
     expect(targetsSeen).toBeGreaterThan(0); // the fused path did run
   });
 
+  it("(7) pause() at any frame end: push returns what it consumed; pushing the rest later yields the same frames", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(frameArb, controlArb), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (frames, masked, pauses, rawCuts) => {
+          const bytes = Buffer.concat(
+            frames.flatMap((f) => serializeFrame(f.opcode, payloadOf(Math.min(f.length, 2000), f.seed), { fin: f.fin, rsv: f.rsv, mask: masked ? () => f.key : null })),
+          );
+          const options = { expectMasked: masked, allowedRsv: 0x40 };
+          const expected = parseChunks(bytes, [], options).map(({ pieces: _p, ...rest }) => rest);
+          let ends = 0;
+          class PausingSink extends RecordingSink {
+            override onFrameEnd(): void {
+              super.onFrameEnd();
+              if (pauses[ends++ % pauses.length]) parser.pause();
+            }
+          }
+          const sink = new PausingSink();
+          const parser: FrameParser = new FrameParser(sink, options);
+          const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          let prev = 0;
+          for (const c of [...cuts, bytes.length]) {
+            let chunk = Uint8Array.from(bytes.subarray(prev, c));
+            prev = c;
+            while (chunk.length > 0) {
+              const used = parser.push(chunk);
+              expect(used).toBeLessThanOrEqual(chunk.length);
+              chunk = chunk.subarray(used);
+            }
+          }
+          expect(sink.frames.map(({ pieces: _p, ...rest }) => rest)).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("(8) skipData + preserveInput: only control frames are reported, the same as a normal parse, and the input is not written to", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(frameArb, controlArb), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (frames, masked, rawCuts) => {
+          const bytes = Buffer.concat(
+            frames.flatMap((f) => serializeFrame(f.opcode, payloadOf(Math.min(f.length, 2000), f.seed), { fin: f.fin, rsv: f.rsv, mask: masked ? () => f.key : null })),
+          );
+          const options = { expectMasked: masked, allowedRsv: 0x40 };
+          const controls = parseChunks(bytes, [], options)
+            .filter((f) => f.opcode >= 8)
+            .map(({ pieces: _p, ...rest }) => rest);
+          const sink = new RecordingSink();
+          const parser = new FrameParser(sink, { ...options, skipData: true, preserveInput: true });
+          const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const input = Uint8Array.from(bytes);
+          let prev = 0;
+          for (const c of [...cuts, bytes.length]) {
+            parser.push(input.subarray(prev, c));
+            prev = c;
+          }
+          expect(sink.frames.map(({ pieces: _p, ...rest }) => rest)).toEqual(controls);
+          expect(Buffer.from(input).equals(bytes)).toBe(true);
+          expect(parser.skippedFrames).toBe(frames.length - controls.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("(2') one byte at a time yields the same frames", () => {
     const bytes = Buffer.concat(vectors.filter((v) => v.key === undefined && v.payload.length < 1000).map((v) => fromHex(v.hex)));
     const cuts = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1);

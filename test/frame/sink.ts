@@ -34,22 +34,20 @@ export class RecordingSink {
   }
 }
 
-/** A RecordingSink that offers a buffer for every frame split across chunks (the fused unmask-and-copy path). */
+/** A RecordingSink that offers a target for every piece of a frame split across chunks (the fused unmask-and-copy path). */
 export class TargetSink extends RecordingSink {
   targets = 0;
-  /** Every payload piece must be a view of the target given for its frame. */
+  /** Every piece given a target must be reported as that very view. */
   foreignPieces = 0;
   private target: Uint8Array | null = null;
-  override onFrameStart(fin: boolean, rsv: number, opcode: number, length: number): void {
-    this.target = null;
-    super.onFrameStart(fin, rsv, opcode, length);
-  }
   payloadTarget(length: number): Uint8Array {
     this.targets++;
-    return (this.target = new Uint8Array(length + 3)); // larger than asked is allowed
+    // A view into a larger buffer, at an offset: the parser must write where it is told.
+    return (this.target = new Uint8Array(length + 7).subarray(3, 3 + length));
   }
   override onPayload(data: Uint8Array): void {
-    if (this.target !== null && data.buffer !== this.target.buffer) this.foreignPieces++;
+    if (this.target !== null && data !== this.target) this.foreignPieces++;
+    this.target = null;
     super.onPayload(data);
   }
 }

@@ -417,11 +417,14 @@ describe("backpressure", () => {
     const sending = (async () => {
       for (let i = 0; i < 2000; i++) await ws.send(payload);
     })();
-    await sleep(300);
-    expect(conn!.socket.isPaused()).toBe(true);
-    // The sender is held back by TCP: far fewer than 2000 × 16 KiB went through.
-    expect(ws.bufferedAmount).toBeGreaterThan(0);
-    release();
+    try {
+      // maxQueue messages queued, then READ_AHEAD bytes held raw, then the socket stops being read.
+      await until(() => conn !== null && conn.socket.isPaused(), 10_000);
+      // The sender is held back by TCP: far fewer than 2000 × 16 KiB went through.
+      await until(() => ws.bufferedAmount > 0, 10_000);
+    } finally {
+      release();
+    }
     await sending;
     await ws.close();
   });
