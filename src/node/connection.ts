@@ -39,7 +39,6 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import {
   ConnectionClosed,
   ConnectionClosedOK,
@@ -52,57 +51,14 @@ import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 import { validateSendOptions } from "./options/entry-points.js";
-import { checkCloseArguments, controlPayload, fragmentData, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
+import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
 import { Inbox } from "./inbox.js";
-
-/** A received message: a string for text, bytes for binary. */
-export type Data = string | Uint8Array;
-
-/** Bytes as `send`, `ping` and `pong` take them: any view's bytes (a `Buffer`, any typed array, a `DataView`) or a buffer's. */
-export type BinaryData = ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
-
-/** One fragment of a message sent in fragments. */
-export type Fragment = string | BinaryData | Blob;
-
-/**
- * What `send` accepts: a string (text), bytes (binary), a `Blob` (binary,
- * read first), or an (async) iterable of fragments sent as one fragmented
- * message (text if the first fragment is a string).
- */
-export type Sendable = string | BinaryData | Blob | Iterable<Fragment> | AsyncIterable<Fragment>;
-
-/** Options shared by server and client connections. */
-export interface ConnectionOptions {
-  /**
-   * Received messages decoded and queued for `recv()` at most (backpressure):
-   * beyond, input is kept undecoded, up to READ_AHEAD (128 KiB) bytes, then
-   * the socket stops being read. Default 16; null: unbounded.
-   */
-  maxQueue?: number | null;
-  /** `send` waits while more than this many bytes wait to be written. Default 64 KiB. */
-  writeHighWaterMark?: number;
-  /** ...until the write buffer drops to this many bytes. Default a quarter of the high mark. */
-  writeLowWaterMark?: number;
-  /** Milliseconds between keepalive pings; null turns keepalive off. Default 20 000. */
-  pingInterval?: number | null;
-  /** Milliseconds to wait for the pong before failing with 1011; null: wait forever. Default 20 000. */
-  pingTimeout?: number | null;
-  /** Milliseconds to wait for the closing handshake and the TCP close before dropping the socket. Default 10 000. */
-  closeTimeout?: number;
-}
-
-/** What the handshake learnt, handed to a new {@link Connection}. */
-export interface HandshakeInfo {
-  /** The opening handshake request (the client's). */
-  request: HttpRequest;
-  /** The opening handshake response (the server's 101). */
-  response: HttpResponse;
-  /** The negotiated subprotocol, or null. */
-  subprotocol: string | null;
-}
+import { Heartbeat } from "./keepalive.js";
+import { sendBlob, sendFragments } from "./send.js";
+export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
+import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendable, BinaryData } from "./connection-types.js";
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
-type PingWaiter = Waiter<number> & { sentAt: number };
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -133,21 +89,23 @@ export class Connection implements AsyncIterable<Data> {
   readonly response: HttpResponse;
   /** The negotiated subprotocol, or null. */
   readonly subprotocol: string | null;
-  /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
-  latency = 0;
   /** @internal Called once the connection is closed (the server's bookkeeping). */
   onClosed: ((conn: Connection) => void) | null = null;
 
   private readonly maxQueue: number | null;
   private readonly writeHigh: number;
   private readonly writeLow: number;
-  private readonly pingInterval: number | null;
-  private readonly pingTimeout: number | null;
   private readonly closeTimeoutMs: number;
 
   private readonly inbox = new Inbox();
   private drainWaiters: Waiter<void>[] = [];
-  private pingWaiters: Map<string, PingWaiter> | null = null;
+  private readonly heartbeat: Heartbeat;
+  /** The event-style receiver, when a facade took the messages (see `listen`). */
+  private listener: ConnectionListener | null = null;
+  /** The listener asked for no messages for now (its backpressure). */
+  private listenerPaused = false;
+  /** The listener's `closed` is due once the held messages are handed over. */
+  private listenerClosePending = false;
   /** The socket stopped being read: input held past READ_AHEAD. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -155,7 +113,6 @@ export class Connection implements AsyncIterable<Data> {
   private corked = false;
   private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
-  private keepaliveTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private socketError: Error | null = null;
   private finished = false;
@@ -173,8 +130,11 @@ export class Connection implements AsyncIterable<Data> {
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
     this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
     this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
-    this.pingInterval = options.pingInterval === undefined ? 20_000 : options.pingInterval;
-    this.pingTimeout = options.pingTimeout === undefined ? 20_000 : options.pingTimeout;
+    this.heartbeat = new Heartbeat(
+      this,
+      options.pingInterval === undefined ? 20_000 : options.pingInterval,
+      options.pingTimeout === undefined ? 20_000 : options.pingTimeout,
+    );
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.onWritten = this.onWritten.bind(this);
 
@@ -186,7 +146,12 @@ export class Connection implements AsyncIterable<Data> {
     socket.on("close", () => this.finish());
     // No 'drain' listener: senders held by the high water mark are woken by
     // the callbacks of the writes that filled the buffer (`onWritten`).
-    this.scheduleKeepalive();
+    this.heartbeat.schedule();
+  }
+
+  /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
+  get latency(): number {
+    return this.heartbeat.latency;
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -256,7 +221,7 @@ export class Connection implements AsyncIterable<Data> {
     const p = this.core;
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
-    if (this.maxQueue !== null) p.allowMessages(this.room());
+    if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
     p.coalescePongs = this.socket.writableLength > 0;
     p.receiveData(chunk);
@@ -268,14 +233,20 @@ export class Connection implements AsyncIterable<Data> {
     this.afterInput();
   }
 
-  /** One turn of the adapter loop, after any input to the core. */
-  private afterInput(): void {
+  /**
+   * One turn of the adapter loop, after any input to the core.
+   * @internal
+   */
+  afterInput(): void {
     const p = this.core;
     for (;;) {
       let ev: ProtocolEvent | undefined;
       while ((ev = p.nextEvent()) !== undefined) {
         if (ev.type === "message") this.deliver(ev.data);
-        else if (ev.type === "pong") this.onPong(ev.data);
+        else if (ev.type === "pong") {
+          this.heartbeat.onPong(ev.data);
+          this.listener?.pong?.(ev.data);
+        } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
       }
       // What the core holds beyond the queue's room is decoded as room frees
       // up (here when messages went to waiters instead of the queue, or
@@ -303,6 +274,7 @@ export class Connection implements AsyncIterable<Data> {
 
   /** How many more messages the queue takes (messages for waiters don't queue). */
   private room(): number {
+    if (this.listener !== null) return this.listenerPaused ? 0 : Infinity;
     if (this.maxQueue === null) return Infinity;
     return this.maxQueue + this.inbox.waiting - this.inbox.queued;
   }
@@ -335,7 +307,49 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private deliver(data: Data): void {
-    this.inbox.put(data);
+    const l = this.listener;
+    if (l !== null && !this.listenerPaused) l.message(data);
+    else this.inbox.put(data);
+  }
+
+  /**
+   * Hand every message to `listener` as it is decoded instead of queueing it
+   * for `recv()` (which then rejects): how the event-style facades receive.
+   * Messages already queued are handed over first. Backpressure is
+   * {@link pauseMessages}. The listener's `closed` comes once the connection
+   * is closed and every message was handed over.
+   * @internal
+   */
+  listen(listener: ConnectionListener): void {
+    if (this.listener !== null) throw new InvalidState("this connection already has a listener");
+    if (this.inbox.waiting > 0) throw new InvalidState("recv() is waiting on this connection");
+    this.listener = listener;
+    this.handOver();
+  }
+
+  /**
+   * Stop (true) or restart (false) handing messages to the listener: while
+   * paused, messages are decoded no further than the queue takes, then held
+   * raw (the socket stops being read past READ_AHEAD), as for `recv()`.
+   * @internal
+   */
+  pauseMessages(paused: boolean): void {
+    if (this.listener === null || this.listenerPaused === paused) return;
+    this.listenerPaused = paused;
+    if (!paused) this.handOver();
+  }
+
+  /** Give the listener what waits (queued, then held by the core), and its `closed` when due. */
+  private handOver(): void {
+    const l = this.listener!;
+    let data: Data | undefined;
+    while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data);
+    if (this.listenerPaused) return;
+    this.afterInput();
+    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
+      this.listenerClosePending = false;
+      l.closed?.();
+    }
   }
 
   /**
@@ -344,6 +358,7 @@ export class Connection implements AsyncIterable<Data> {
    * is closed and every message received before the close was returned.
    */
   recv(): Promise<Data> {
+    if (this.listener !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
     const inbox = this.inbox;
     if (inbox.queued === 0 && this.core.holding) this.afterInput();
     const data = inbox.take();
@@ -401,8 +416,8 @@ export class Connection implements AsyncIterable<Data> {
       else {
         const bytes = toBytes(message);
         if (bytes !== null) this.core.sendBinary(bytes, true, options);
-        else if (isBlob(message)) return this.sendBlob(message, options);
-        else if (isFragments(message)) return this.sendFragments(message);
+        else if (isBlob(message)) return sendBlob(this, message, options);
+        else if (isFragments(message)) return sendFragments(this, message);
         else throw sendTypeError(message);
       }
     } catch (err) {
@@ -412,63 +427,11 @@ export class Connection implements AsyncIterable<Data> {
     return this.writable();
   }
 
-  /** A Blob is read before it is sent; later sends wait for it, so messages keep their order. */
-  private sendBlob(blob: Blob, options?: { compress?: boolean }): Promise<void> {
-    return this.withSendLock(async () => {
-      const bytes = new Uint8Array(await blob.arrayBuffer());
-      try {
-        this.core.sendBinary(bytes, true, options);
-      } catch (err) {
-        throw this.sendError(err);
-      }
-      this.flushOutput();
-      await this.writable();
-    });
-  }
-
-  private sendFragments(fragments: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
-    return this.withSendLock(async () => {
-      let started = false;
-      let index = 0;
-      const put = async (chunk: unknown) => {
-        let data = fragmentData(chunk, index++);
-        if (isBlob(data)) data = new Uint8Array(await data.arrayBuffer());
-        if (!started) {
-          if (typeof data === "string") this.core.sendText(data, false);
-          else this.core.sendBinary(data, false);
-          started = true;
-        } else {
-          this.core.sendContinuation(data, false);
-        }
-        this.flushOutput();
-      };
-      try {
-        if (Symbol.asyncIterator in fragments) {
-          for await (const chunk of fragments) {
-            await put(chunk);
-            await this.writable();
-          }
-        } else {
-          for (const chunk of fragments) await put(chunk);
-        }
-        if (started) {
-          this.core.sendContinuation(new Uint8Array(0), true);
-          this.flushOutput();
-        }
-      } catch (err) {
-        // A message cut off mid-way can't be finished: fail rather than leave the peer waiting (1011).
-        if (started && this.core.state === "open") {
-          this.core.fail(1011, "error while sending a fragmented message");
-          this.afterInput();
-        }
-        throw this.sendError(err);
-      }
-      await this.writable();
-    });
-  }
-
-  /** Run `task` with the send lock held: other sends wait until it settles. */
-  private withSendLock(task: () => Promise<void>): Promise<void> {
+  /**
+   * Run `task` with the send lock held: other sends wait until it settles.
+   * @internal
+   */
+  withSendLock(task: () => Promise<void>): Promise<void> {
     const done = task();
     const lock = done.then(
       () => undefined,
@@ -516,8 +479,11 @@ export class Connection implements AsyncIterable<Data> {
     this.socket.uncork();
   }
 
-  /** A promise that resolves once the write buffer is under the high water mark. */
-  private writable(): Promise<void> {
+  /**
+   * A promise that resolves once the write buffer is under the high water mark.
+   * @internal
+   */
+  writable(): Promise<void> {
     if (this.socket.writableLength <= this.writeHigh) return RESOLVED;
     if (this.finished) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
@@ -538,7 +504,11 @@ export class Connection implements AsyncIterable<Data> {
     for (const w of waiters) w.resolve();
   }
 
-  private sendError(err: unknown): unknown {
+  /**
+   * The error a failed send raises: `ConnectionClosed` once closing.
+   * @internal
+   */
+  sendError(err: unknown): unknown {
     return err instanceof InvalidState && this.core.state !== "open" ? this.closedError() : err;
   }
 
@@ -557,16 +527,7 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(err);
     }
-    const key = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString("latin1");
-    const waiters = (this.pingWaiters ??= new Map());
-    if (waiters.has(key)) return Promise.reject(new InvalidState("already waiting for a pong with the same data"));
-    try {
-      this.core.sendPing(payload);
-    } catch (err) {
-      return Promise.reject(this.sendError(err));
-    }
-    this.flushOutput();
-    return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
+    return this.heartbeat.ping(payload);
   }
 
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
@@ -578,57 +539,6 @@ export class Connection implements AsyncIterable<Data> {
     }
     this.flushOutput();
     return RESOLVED;
-  }
-
-  private onPong(data: Uint8Array): void {
-    const waiters = this.pingWaiters;
-    if (waiters === null) return;
-    const key = Buffer.from(data.buffer, data.byteOffset, data.length).toString("latin1");
-    if (!waiters.has(key)) return; // unsolicited pong: ignored (§5.5.3)
-    const now = performance.now();
-    // Pings are answered in order: a pong acknowledges every earlier ping too.
-    for (const [k, w] of waiters) {
-      waiters.delete(k);
-      const rtt = now - w.sentAt;
-      w.resolve(rtt);
-      if (k === key) {
-        this.latency = rtt;
-        break;
-      }
-    }
-  }
-
-  private scheduleKeepalive(): void {
-    if (this.pingInterval === null || this.finished) return;
-    this.keepaliveTimer = setTimeout(() => void this.keepalive(), this.pingInterval);
-    this.keepaliveTimer.unref();
-  }
-
-  private async keepalive(): Promise<void> {
-    if (this.core.state !== "open") return;
-    const pong = this.ping().then(
-      () => true,
-      () => false,
-    );
-    if (this.pingTimeout !== null) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.pingTimeout!);
-        timer.unref();
-      });
-      const ok = await Promise.race([pong, timeout]);
-      clearTimeout(timer);
-      if (!ok) {
-        if (this.core.state === "open") {
-          this.core.fail(1011, "keepalive ping timeout");
-          this.afterInput();
-        }
-        return;
-      }
-    } else if (!(await pong)) {
-      return;
-    }
-    this.scheduleKeepalive();
   }
 
   // ----------------------------------------------------------------- closing
@@ -712,22 +622,23 @@ export class Connection implements AsyncIterable<Data> {
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;
-    if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.inbox.waiting + this.drainWaiters.length + (this.pingWaiters?.size ?? 0) > 0) {
-      // Built only when somebody waits: an error captures a stack trace.
-      const err = this.closedError();
-      this.inbox.rejectWaiters(err);
-      for (const w of this.drainWaiters.splice(0)) w.reject(err);
-      if (this.pingWaiters !== null) {
-        for (const w of this.pingWaiters.values()) w.reject(err);
-        this.pingWaiters.clear();
-      }
+    // Errors are built only when somebody waits: an error captures a stack trace.
+    let err: ConnectionClosed | null = null;
+    const closedError = () => (err ??= this.closedError());
+    this.heartbeat.stop(closedError);
+    if (this.inbox.waiting + this.drainWaiters.length > 0) {
+      this.inbox.rejectWaiters(closedError());
+      for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
     }
     this.disposeExtension();
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);
+    if (this.listener !== null) {
+      this.listenerClosePending = true;
+      if (!this.listenerPaused) this.handOver();
+    }
   }
 
   /** Release the extension's state once nothing is left to decode with it. */
