@@ -5,8 +5,8 @@
  * the tarball is installed with npm into a scratch project (offline: the
  * package has no dependencies). Then, against the installed package only: an
  * ES module script and a CommonJS script each run a real serve/connect echo;
- * `tsc --strict` type-checks the README's TypeScript examples, a CommonJS
- * file and a node10-resolution file; the declarations show no `@internal`
+ * `tsc --strict` type-checks the TypeScript examples of the README and of
+ * the guides in docs/, a CommonJS file and a node10-resolution file; the declarations show no `@internal`
  * member and name no type a user cannot import; every source map resolves.
  *
  * The repository's own dist/ is never touched (other test files use it while
@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maskStrategy } from "../../src/frame/mask.js";
-import { moduleFor, tsBlocks } from "./readme.js";
+import { checkedMarkdown, moduleFor, tsBlocks } from "./readme.js";
 import { declaredMembers, internalMembers, unexportedTypes } from "./surface.js";
 
 const run = promisify(execFile);
@@ -38,6 +38,14 @@ function files(dir: string, suffix: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? files(join(dir, e.name), suffix) : e.name.endsWith(suffix) ? [join(dir, e.name)] : [],
   );
+}
+
+/** Every name (value or type) that a declaration file exports. */
+function exportedNames(dts: string): string[] {
+  const program = ts.createProgram([dts], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, types: [] });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(dts)!)!;
+  return checker.getExportsOfModule(module).map((s) => s.name);
 }
 
 /** Run a command; on failure, an error with its output. */
@@ -69,9 +77,10 @@ beforeAll(async () => {
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }));
   await sh("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", join(scratch, packed.filename)], app);
   pkg = join(app, "node_modules/wavesock");
-  // The repository's @types/node (and what it needs) for the type-checks.
+  // The repository's @types/node (and what it needs) for the type-checks, and
+  // `ws` with its types: the guides show wavesock next to a `ws` endpoint.
   mkdirSync(join(app, "node_modules/@types"));
-  symlinkSync(join(ROOT, "node_modules/@types/node"), join(app, "node_modules/@types/node"), "dir");
+  for (const dep of ["@types/node", "@types/ws", "ws"]) symlinkSync(join(ROOT, "node_modules", dep), join(app, "node_modules", dep), "dir");
   for (const f of readdirSync(FIXTURES)) cpSync(join(FIXTURES, f), join(app, f));
 }, 180_000);
 
@@ -167,19 +176,25 @@ describe.concurrent("the installed package's types", () => {
     skipLibCheck: false,
   };
 
-  it("tsc --strict accepts the README's TypeScript examples, a CommonJS file and a node10-resolution file", async ({ expect }) => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const blocks = tsBlocks(readme);
-    expect(blocks.length).toBeGreaterThan(0);
+  it("tsc --strict accepts the TypeScript examples of the README and docs/*.md, a CommonJS file and a node10-resolution file", async ({ expect }) => {
     const valueExports = Object.keys((await import(pathToFileURL(join(pkg, "dist/index.js")).href)) as object);
+    const allExports = exportedNames(join(pkg, "dist/index.d.ts"));
+    expect(allExports).toEqual(expect.arrayContaining([...valueExports, "Data", "ServerOptions"]));
     mkdirSync(join(app, "readme"));
-    const origin = new Map<string, { line: number; prelude: number }>();
-    blocks.forEach((block, i) => {
-      const { text, prelude } = moduleFor(block, valueExports);
-      const name = `readme/block-${i + 1}.ts`;
-      writeFileSync(join(app, name), text);
-      origin.set(name, { line: block.line, prelude });
-    });
+    // Generated file → the Markdown file and line its code comes from.
+    const origin = new Map<string, { markdown: string; line: number; prelude: number }>();
+    for (const markdown of checkedMarkdown(ROOT)) {
+      const blocks = tsBlocks(readFileSync(join(ROOT, markdown), "utf8"));
+      if (markdown === "README.md") expect(blocks.length).toBeGreaterThan(0);
+      const stem = markdown.replace(/\.md$/, "").replace(/\//g, "-");
+      blocks.forEach((block, i) => {
+        const { text, prelude } = moduleFor(block, valueExports, allExports);
+        const name = `readme/${stem}-block-${i + 1}.ts`;
+        writeFileSync(join(app, name), text);
+        origin.set(name, { markdown, line: block.line, prelude });
+      });
+    }
+    expect(origin.size).toBeGreaterThan(20);
     writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["readme", "types.cts"] }));
     writeFileSync(
       join(app, "tsconfig.node10.json"),
@@ -194,10 +209,10 @@ describe.concurrent("the installed package's types", () => {
         await run(process.execPath, [TSC, "-p", project, "--pretty", "false"], { cwd: app });
         return "";
       } catch (err) {
-        // Point README errors at README.md lines.
-        return String((err as { stdout?: string }).stdout).replace(/^(readme\/block-\d+\.ts)\((\d+),(\d+)\)/gm, (_, file: string, l: string, c: string) => {
+        // Point snippet errors at the Markdown file's lines.
+        return String((err as { stdout?: string }).stdout).replace(/^(readme\/[\w.-]+-block-\d+\.ts)\((\d+),(\d+)\)/gm, (_, file: string, l: string, c: string) => {
           const at = origin.get(file)!;
-          return `README.md:${at.line + Number(l) - 1 - at.prelude}:${c} (${file})`;
+          return `${at.markdown}:${at.line + Number(l) - 1 - at.prelude}:${c} (${file})`;
         });
       }
     };
