@@ -21,6 +21,7 @@
 import type { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ConnectionClosed, InvalidHandshake, InvalidState, isArgumentError } from "../errors.js";
 import { Protocol } from "../connection/protocol.js";
@@ -244,7 +245,9 @@ export class Server {
    * Take an HTTP upgrade request that `node:http` has already parsed (an
    * `'upgrade'` event) and run the same validation as `serve`: the
    * "noServer" pattern, with a server from `attach(null, handler)`. A request
-   * that {@link shouldHandle} refuses is answered 404.
+   * that {@link shouldHandle} refuses is answered 404. `socket` is typed
+   * as Node's `'upgrade'` event types it (a `Duplex`); it is the request's
+   * `net.Socket` (or `tls.TLSSocket`).
    *
    * ```ts
    * const chat = attach(null, chatHandler);
@@ -253,7 +256,8 @@ export class Server {
    * });
    * ```
    */
-  handleUpgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer): void {
+    const socket = duplex as net.Socket;
     if (!this.shouldHandle(req)) {
       if (!socketAnswered(socket)) {
         socket.on("error", () => socket.destroy());
