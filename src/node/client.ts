@@ -224,8 +224,12 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Promis
       s.on("close", onClose);
       s.on("data", onData);
       const start = () => s.write(requestBytes);
-      if (ready === null) start();
-      else s.once(ready, start);
+      if (ready === null) {
+        // A stream handed over (sock, a transport's tunnel) may have been
+        // paused by whoever read it before: we are its reader now.
+        s.resume();
+        start();
+      } else s.once(ready, start);
     };
     /** TLS over an already-connected stream (a tunnel, a Unix socket). */
     const tlsOver = (raw: net.Socket) => {
