@@ -50,7 +50,7 @@ export async function httpTunnel(proxy: ProxySpec, target: TransportTarget, sign
     reader.release();
     return socket;
   } catch (err) {
-    reader.release();
+    reader.release(false);
     socket.destroy();
     throw err;
   }

@@ -103,7 +103,7 @@ export async function socksTunnel(proxy: ProxySpec, target: TransportTarget, sig
     reader.release();
     return socket;
   } catch (err) {
-    reader.release();
+    reader.release(false);
     socket.destroy();
     throw err;
   }

@@ -147,8 +147,11 @@ export class StreamReader {
     return this.#take(end + 4);
   }
 
-  /** Stop reading; unread bytes go back to the front of the socket's stream. */
-  release(): void {
+  /**
+   * Stop reading; unread bytes go back to the front of the socket's stream
+   * (unless `keep` is false: the socket is about to be destroyed).
+   */
+  release(keep = true): void {
     this.#socket.off("data", this.#onData);
     this.#socket.off("error", this.#onError);
     this.#socket.off("end", this.#onEndEvent);
@@ -160,6 +163,6 @@ export class StreamReader {
     const rest = this.#length > 0 ? this.#joined() : null;
     this.#chunks = [];
     this.#length = 0;
-    if (rest !== null) this.#socket.unshift(rest);
+    if (rest !== null && keep && !this.#socket.destroyed && !this.#socket.readableEnded) this.#socket.unshift(rest);
   }
 }
