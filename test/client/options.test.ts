@@ -76,7 +76,7 @@ describe("the transport hook", () => {
   });
 
   it("a transport that resolves something else than a socket, or rejects, fails the connect clearly", async () => {
-    const odd = await connect("ws://x/", { transport: async () => ({}) as net.Socket }).catch((e: Error & { code?: string }) => e);
+    const odd = (await connect("ws://x/", { transport: async () => ({}) as net.Socket }).catch((e: unknown) => e)) as Error & { code?: string };
     expect(odd.code).toBe("WS_ERR_INVALID_OPTION");
     expect(odd.message).toBe("connect(): options.transport must resolve with a connected net.Socket; got an empty object {}");
     const failure = new Error("no route");
