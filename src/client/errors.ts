@@ -53,14 +53,15 @@ export class ProxyError extends WebSocketError {
   }
 }
 
-/** Why a redirect was not followed. */
-export type RedirectRefusal =
-  /** More redirects in a row than `maxRedirects`. */
-  | "too-many"
-  /** From wss:// to ws://: the rest of the handshake would go out in clear text. */
-  | "insecure"
-  /** A `Location` that is not a ws/wss/http/https URI, or that cannot be reached the way this connection was (a given `sock`, a cross-origin redirect over a Unix socket). */
-  | "unsupported";
+/**
+ * Why a redirect was not followed: `"too-many"`, more redirects in a row
+ * than `maxRedirects`; `"insecure"`, from wss:// to ws://, where the rest of
+ * the handshake would go out in clear text; `"unsupported"`, a `Location`
+ * that is not a ws/wss/http/https URI, or that cannot be reached the way
+ * this connection was (a given `sock`, a cross-origin redirect over a Unix
+ * socket).
+ */
+export type RedirectRefusal = "too-many" | "insecure" | "unsupported";
 
 /**
  * A redirect (301, 302, 303, 307, 308) of the opening handshake that
