@@ -11,7 +11,7 @@ import type { Connection } from "../node/connection.js";
 import { describeValue } from "../node/options/schema.js";
 import { parseURI } from "../handshake/uri.js";
 import { proxyFromEnvironment } from "./env.js";
-import { ProxyError, RedirectError } from "./errors.js";
+import { ProxyError, RedirectError } from "./exceptions.js";
 import { DEFAULT_MAX_REDIRECTS, validateClientOptions, type ClientOptions } from "./options.js";
 import { httpTunnel } from "./proxy.js";
 import { authority, parseProxy, type ProxySpec } from "./proxy-url.js";

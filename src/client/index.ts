@@ -16,5 +16,5 @@ export type { ClientOptions } from "./options.js";
 export { DEFAULT_MAX_REDIRECTS } from "./options.js";
 export { processException, DEFAULT_BACKOFF } from "./reconnect.js";
 export type { BackoffOptions, ProcessException, RetryInfo } from "./reconnect.js";
-export { ProxyError, RedirectError } from "./errors.js";
-export type { RedirectRefusal } from "./errors.js";
+export { ProxyError, RedirectError } from "./exceptions.js";
+export type { RedirectRefusal } from "./exceptions.js";

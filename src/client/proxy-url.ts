@@ -14,6 +14,10 @@
  * encrypted end to end, inside the tunnel.
  */
 import * as net from "node:net";
+import { argumentError } from "../errors.js";
+
+/** A proxy URL that cannot be used: the caller says where it came from. */
+const bad = (why: string) => argumentError("WS_ERR_INVALID_OPTION", why);
 
 /** The proxy protocols `connect` speaks. */
 export type ProxyProtocol = "http" | "socks5" | "socks5h";
@@ -37,8 +41,8 @@ export interface ProxySpec {
 const DEFAULT_PORTS: Record<ProxyProtocol, number> = { http: 80, socks5: 1080, socks5h: 1080 };
 
 /**
- * Parse a proxy URL. Throws a `TypeError` whose message says what is wrong
- * (the caller adds where the value came from).
+ * Parse a proxy URL. Throws a `TypeError` (`WS_ERR_INVALID_OPTION`) whose
+ * message says what is wrong; the caller adds where the value came from.
  */
 export function parseProxy(value: string | URL): ProxySpec {
   let text = typeof value === "string" ? value.trim() : value.href;
@@ -48,24 +52,24 @@ export function parseProxy(value: string | URL): ProxySpec {
   try {
     url = new URL(text);
   } catch {
-    throw new TypeError("not a valid proxy URL");
+    throw bad("not a valid proxy URL");
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (scheme === "https") {
-    throw new TypeError("https:// proxies (TLS to the proxy) are not supported; use an http:// proxy: wss:// stays encrypted inside its tunnel");
+    throw bad("https:// proxies (TLS to the proxy) are not supported; use an http:// proxy: wss:// stays encrypted inside its tunnel");
   }
   if (scheme === "socks" || scheme === "socks4" || scheme === "socks4a") {
-    throw new TypeError("SOCKS4 is not supported; use socks5:// or socks5h://");
+    throw bad("SOCKS4 is not supported; use socks5:// or socks5h://");
   }
   if (scheme !== "http" && scheme !== "socks5" && scheme !== "socks5h") {
-    throw new TypeError("the scheme must be http://, socks5:// or socks5h://");
+    throw bad("the scheme must be http://, socks5:// or socks5h://");
   }
   const protocol: ProxyProtocol = scheme;
   let host = url.hostname;
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
-  if (host === "") throw new TypeError("the proxy URL has no host");
+  if (host === "") throw bad("the proxy URL has no host");
   if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
-    throw new TypeError("a proxy URL has no path, query or fragment");
+    throw bad("a proxy URL has no path, query or fragment");
   }
   // For http: the WHATWG parser drops ":80", so "" is the default either way.
   const port = url.port === "" ? DEFAULT_PORTS[protocol] : Number(url.port);
@@ -75,7 +79,7 @@ export function parseProxy(value: string | URL): ProxySpec {
       spec.username = decodeURIComponent(url.username);
       spec.password = decodeURIComponent(url.password);
     } catch {
-      throw new TypeError("invalid percent-encoding in the proxy URL's user info");
+      throw bad("invalid percent-encoding in the proxy URL's user info");
     }
   }
   return spec;

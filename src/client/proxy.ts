@@ -19,7 +19,7 @@ import { Buffer } from "node:buffer";
 import type * as net from "node:net";
 import type { HttpResponseLike } from "../errors.js";
 import type { TransportTarget } from "../node/client.js";
-import { ProxyError } from "./errors.js";
+import { ProxyError } from "./exceptions.js";
 import { authority, type ProxySpec } from "./proxy-url.js";
 import { StreamReader, dial } from "./stream.js";
 

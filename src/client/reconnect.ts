@@ -24,7 +24,7 @@
 import { setTimeout as delayTimer, clearTimeout } from "node:timers";
 import { InvalidHandshake, InvalidStatus, isArgumentError } from "../errors.js";
 import type { Connection } from "../node/connection.js";
-import { ProxyError } from "./errors.js";
+import { ProxyError } from "./exceptions.js";
 
 /** Delays between reconnection attempts, in milliseconds. */
 export interface BackoffOptions {

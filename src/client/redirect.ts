@@ -20,7 +20,7 @@
  *   curl does without `--location-trusted`.
  */
 import type { HttpResponseLike } from "../errors.js";
-import { RedirectError } from "./errors.js";
+import { RedirectError } from "./exceptions.js";
 
 /** The statuses that are followed. */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);

@@ -22,7 +22,7 @@ import { Buffer } from "node:buffer";
 import { lookup } from "node:dns/promises";
 import * as net from "node:net";
 import type { TransportTarget } from "../node/client.js";
-import { ProxyError } from "./errors.js";
+import { ProxyError } from "./exceptions.js";
 import { authority, type ProxySpec } from "./proxy-url.js";
 import { StreamReader, dial } from "./stream.js";
 

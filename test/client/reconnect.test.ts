@@ -245,9 +245,10 @@ describe("for await (const ws of connect(uri))", () => {
     expect(delays[0]).toBeGreaterThanOrEqual(0);
     expect(delays[0]).toBeLessThan(20);
     expect(delays.slice(1)).toEqual([50, 100, 200, 400, 400, 400]);
-    // Each attempt waited at least its delay (a timer never fires early; 1 ms for rounding).
+    // Each attempt waited its delay: a timer counts from the event loop's
+    // cached clock, which can be a few ms behind performance.now() on a busy machine.
     const gaps = failures.slice(1).map((f, i) => f.at - failures[i]!.at);
-    gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(delays[i]! - 1));
+    gaps.forEach((gap, i) => expect(gap, `gap ${i}: ${gaps.join(", ")}`).toBeGreaterThanOrEqual(delays[i]! - 10));
     console.log(
       `reconnect: refused port, delays chosen ${delays.map((d) => d.toFixed(0)).join(", ")} ms; measured between attempts ${gaps.map((g) => g.toFixed(0)).join(", ")} ms; stopped by the signal after ${(now() - started).toFixed(0)} ms`,
     );
@@ -314,8 +315,8 @@ describe("for await (const ws of connect(uri))", () => {
     }
     // Delays: 0 (the random first one, with initialDelay 0), then 200, then 400.
     const gaps = opens.slice(1).map((t, i) => t - opens[i]!);
-    expect(gaps[1]).toBeGreaterThanOrEqual(199);
-    expect(gaps[2]).toBeGreaterThanOrEqual(399);
+    expect(gaps[1]).toBeGreaterThanOrEqual(190);
+    expect(gaps[2]).toBeGreaterThanOrEqual(390);
 
     // The server keeps each connection 300 ms, past resetAfter: reconnection is immediate each time.
     opens = [];
