@@ -15,7 +15,7 @@ import { ProxyError, RedirectError } from "./exceptions.js";
 import { DEFAULT_MAX_REDIRECTS, validateClientOptions, type ClientOptions } from "./options.js";
 import { httpTunnel } from "./proxy.js";
 import { authority, parseProxy, type ProxySpec } from "./proxy-url.js";
-import { DEFAULT_BACKOFF, processException, reconnect } from "./reconnect.js";
+import { DEFAULT_BACKOFF, processException, reconnect, type BackoffOptions } from "./reconnect.js";
 import { followRedirect, isRedirect, strip, type Hop } from "./redirect.js";
 import { socksTunnel } from "./socks.js";
 import { isUnixURI, parseUnixURI } from "./unix.js";
@@ -79,13 +79,22 @@ export function connect(uri: string | URL, options: ClientOptions = {}): Connect
       const start = iterated ? null : first;
       iterated = true;
       return reconnect(start, () => open(uri, options), {
-        backoff: { ...DEFAULT_BACKOFF, ...options?.backoff },
+        backoff: withDefaults(options?.backoff),
         processException: options?.processException ?? processException,
         signal: options?.signal,
       });
     },
   });
   return first as Connecting;
+}
+
+/** The backoff options given, the defaults for the others (an option set to undefined included). */
+function withDefaults(given: BackoffOptions | undefined): Required<BackoffOptions> {
+  const out: Required<BackoffOptions> = { ...DEFAULT_BACKOFF };
+  for (const [name, value] of Object.entries(given ?? {}) as [keyof BackoffOptions, number | undefined][]) {
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 /** One connection: the URI taken apart, then a hop per redirect. */

@@ -378,6 +378,21 @@ describe("for await (const ws of connect(uri))", () => {
     await expect.poll(() => codes).toEqual([1001]);
   });
 
+  it("a backoff option set to undefined takes its default", async () => {
+    const port = await freePort();
+    const delays: number[] = [];
+    const stop = new Error("enough");
+    await expect(
+      (async () => {
+        for await (const _ of connect(`ws://127.0.0.1:${port}/`, {
+          backoff: { initialDelay: 0, minDelay: undefined },
+          processException: (_err, { delay }) => (delays.push(delay), delays.length === 2 ? stop : undefined),
+        })) void _;
+      })(),
+    ).rejects.toBe(stop);
+    expect(delays).toEqual([0, DEFAULT_BACKOFF.minDelay]);
+  });
+
   it("keeps `await connect(uri)` and `.catch` working: one connection, no retry", async () => {
     const server = await start(async (ws) => ws.send("hi"));
     const ws = await connect(`ws://127.0.0.1:${server.port}/`);
