@@ -67,6 +67,13 @@ export type WebSocketErrorCode =
   | "WS_ERR_INVALID_STATE"
   // BackplaneError: the pub/sub backplane (Redis) cannot be used right now
   | "WS_ERR_BACKPLANE"
+  // ProxyError: the proxy refused (WS_ERR_PROXY), wants other credentials
+  // (WS_ERR_PROXY_AUTH) or could not reach the server (WS_ERR_PROXY_TARGET)
+  | "WS_ERR_PROXY"
+  | "WS_ERR_PROXY_AUTH"
+  | "WS_ERR_PROXY_TARGET"
+  // RedirectError: a redirect of the opening handshake that is not followed
+  | "WS_ERR_REDIRECT"
   // TypeError / RangeError (see ArgumentErrorCode)
   | ArgumentErrorCode;
 
@@ -231,10 +238,12 @@ export class InvalidStatus extends InvalidHandshake {
   /** The server's whole response (headers and, when small, the body). */
   readonly response: HttpResponseLike;
 
-  constructor(response: HttpResponseLike) {
-    super(`server rejected WebSocket connection: HTTP ${response.status}`, {
-      code: "WS_ERR_INVALID_STATUS",
+  /** `options` is for subclasses (a redirect that is not followed): another message and code. */
+  constructor(response: HttpResponseLike, options: { message?: string; code?: WebSocketErrorCode; cause?: unknown } = {}) {
+    super(options.message ?? `server rejected WebSocket connection: HTTP ${response.status}`, {
+      code: options.code ?? "WS_ERR_INVALID_STATUS",
       status: response.status,
+      cause: options.cause,
     });
     this.response = response;
   }

@@ -13,8 +13,23 @@
 export { serve, attach } from "./node/serve.js";
 export { Server } from "./node/server.js";
 export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
-export { connect } from "./node/client.js";
-export type { ConnectOptions } from "./node/client.js";
+export {
+  connect,
+  processException,
+  DEFAULT_BACKOFF,
+  DEFAULT_MAX_REDIRECTS,
+  ProxyError,
+  RedirectError,
+} from "./client/index.js";
+export type {
+  Connecting,
+  ClientOptions,
+  BackoffOptions,
+  ProcessException,
+  RetryInfo,
+  RedirectRefusal,
+} from "./client/index.js";
+export type { ConnectOptions, ClientTransport, TransportTarget } from "./node/client.js";
 export { Connection } from "./node/connection.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
 export { broadcast } from "./node/broadcast.js";

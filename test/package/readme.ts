@@ -82,7 +82,8 @@ export function binds(code: string, name: string): boolean {
 
 /** Whether `code` mentions `name` as a word outside comments and strings (near enough). */
 export function uses(code: string, name: string): boolean {
-  const stripped = code.replace(/\/\/.*$/gm, "").replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+  // Strings first: a "//" inside one ("ws://…") is not a comment.
+  const stripped = code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""').replace(/\/\/.*$/gm, "");
   return new RegExp(`(?<![.\\w$])${name}\\b`).test(stripped);
 }
 

@@ -206,6 +206,18 @@ const family: Check = (value, path, ctx) => {
   if (value !== 0 && value !== 4 && value !== 6) invalid(ctx, path, "4, 6 or 0 (either)", value, true);
 };
 
+/** `signal`: an AbortSignal. */
+const signal: Check = (value, path, ctx) => {
+  if (!(value instanceof AbortSignal)) invalid(ctx, path, "an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))", value);
+};
+
+/** `socketPath`: the file system path of a Unix socket. */
+const socketPath: Check = (value, path, ctx) => {
+  const expected = 'the path of a Unix domain socket (e.g. "/run/app.sock")';
+  if (typeof value !== "string") invalid(ctx, path, expected, value);
+  if (value === "" || value.includes("\0")) invalid(ctx, path, expected, value, true);
+};
+
 /** `writeLowWaterMark` must not be above the (given or default) `writeHighWaterMark`. */
 function crossConnection(options: Record<string, unknown>, ctx: CheckContext): void {
   const low = options["writeLowWaterMark"];
@@ -303,25 +315,46 @@ export const CONNECT_OPTIONS: Schema<ConnectOptions> = {
   family,
   headLimits: nested("head limits { maxHeadSize, maxHeaders }", HEAD_LIMITS),
   logger,
+  signal,
+  socketPath,
+  transport: func("(target: { host, port, secure }, signal: AbortSignal) => Promise<net.Socket>"),
 };
 
-const CONNECT_ALIASES: Record<string, string> = {
+/** Names that `ws`, Python `websockets` and Node's `http` use for `connect()` options, with what to write instead. */
+export const CONNECT_ALIASES: Record<string, string> = {
   ...COMMON_ALIASES,
   origins: "origin",
   host: 'the host goes in the URI: connect("ws://host:port/path")',
   port: 'the port goes in the URI: connect("ws://host:port/path")',
-  path: 'the path goes in the URI: connect("ws://host:port/path")',
+  path: 'the request path goes in the URI: connect("ws://host:port/path"); for a Unix socket, use socketPath or a ws+unix:///path/to.sock:/request/path URI',
+  unix: "socketPath",
+  createConnection: "transport",
+  agent: "proxy (a proxy URL) or transport (a function that opens the stream)",
+  max_redirects: "maxRedirects",
+  process_exception: "processException",
   extra_headers: "headers",
   additional_headers: "headers",
   user_agent_header: "userAgent",
-  followRedirects: "wavesock does not follow redirects",
+  followRedirects: "maxRedirects",
 };
 
 /** `broadcast()` options and `send()` options. */
 export const BROADCAST_OPTIONS: Schema<BroadcastOptions> = { compress: boolean };
 
 const SERVER_EXTRAS: ValidateExtras = { aliases: SERVER_ALIASES, cross: crossConnection };
-const CONNECT_EXTRAS: ValidateExtras = { aliases: CONNECT_ALIASES, cross: crossConnection };
+/** Checks across `connect()` options: the water marks, and at most one way to get the socket. */
+export function crossConnect(options: Record<string, unknown>, ctx: CheckContext): void {
+  crossConnection(options, ctx);
+  const given = ["sock", "socketPath", "transport"].filter((name) => options[name] !== undefined);
+  if (given.length > 1) {
+    throw argumentError(
+      "WS_ERR_INVALID_OPTION",
+      `${ctx.where}: options.${given[0]} and options.${given[1]} cannot be used together: each one says how to reach the server`,
+    );
+  }
+}
+
+const CONNECT_EXTRAS: ValidateExtras = { aliases: CONNECT_ALIASES, cross: crossConnect };
 
 /** Check the options of `serve()`. */
 export function validateServeOptions(options: unknown): void {
