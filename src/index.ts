@@ -12,10 +12,24 @@
  */
 export { serve, attach } from "./node/serve.js";
 export { Server } from "./node/server.js";
-export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
+export type { Handler, ServerOptions, PendingConnection, RequestRouting, ProcessRequestResult } from "./node/server.js";
+export type { ServeForeverOptions } from "./node/serve-forever.js";
+export type { Logger, ConnectionLogger } from "./node/logging.js";
+export { diagnosticChannels } from "./node/diagnostics.js";
+export type {
+  ServerStats,
+  HandshakeDiagnostic,
+  OpenDiagnostic,
+  CloseDiagnostic,
+  PingDiagnostic,
+  ErrorDiagnostic,
+  ErrorSource,
+} from "./node/diagnostics.js";
 export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";
 export { Connection } from "./node/connection.js";
+export { ConnectionContext } from "./node/connection-context.js";
+export type { ConnectionData } from "./node/connection-context.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";

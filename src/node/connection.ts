@@ -23,6 +23,8 @@ import {
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
+import { publishClose, publishError, publishOpen, publishPing, publishPong } from "./diagnostics.js";
+import { ConnectionContext } from "./connection-context.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, fragmentData, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
 
@@ -77,7 +79,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * An open WebSocket connection. Obtained from `connect()` or passed to a
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
-export class Connection implements AsyncIterable<Data> {
+export class Connection extends ConnectionContext implements AsyncIterable<Data> {
   /** The underlying socket. */
   readonly socket: Socket;
   /**
@@ -122,6 +124,7 @@ export class Connection implements AsyncIterable<Data> {
 
   /** @internal Made by {@link connect} and by a server for its handler. */
   constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
+    super();
     this.socket = socket;
     this.core = protocol;
     this.request = info.request;
@@ -144,6 +147,7 @@ export class Connection implements AsyncIterable<Data> {
     // No 'drain' listener: senders held by the high water mark are woken by
     // the callbacks of the writes that filled the buffer (`onWritten`).
     this.scheduleKeepalive();
+    publishOpen(this);
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -227,6 +231,7 @@ export class Connection implements AsyncIterable<Data> {
     while ((ev = p.nextEvent()) !== undefined) {
       if (ev.type === "message") this.deliver(ev.data);
       else if (ev.type === "pong") this.onPong(ev.data);
+      else if (ev.type === "ping") publishPing(this, "in", ev.data);
     }
     if (p.failurePending) {
       // Let the application answer the messages that came with the
@@ -241,6 +246,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private deliver(data: Data): void {
+    this.messagesIn++;
     const w = this.recvWaiters;
     if (w.length !== 0) {
       w.shift()!.resolve(data);
@@ -318,6 +324,7 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
+    this.messagesOut++;
     this.flushOutput();
     return this.writable();
   }
@@ -331,6 +338,7 @@ export class Connection implements AsyncIterable<Data> {
       } catch (err) {
         throw this.sendError(err);
       }
+      this.messagesOut++;
       this.flushOutput();
       await this.writable();
     });
@@ -363,6 +371,7 @@ export class Connection implements AsyncIterable<Data> {
         }
         if (started) {
           this.core.sendContinuation(new Uint8Array(0), true);
+          this.messagesOut++;
           this.flushOutput();
         }
       } catch (err) {
@@ -470,6 +479,7 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
+    publishPing(this, "out", payload);
     this.flushOutput();
     return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
   }
@@ -477,7 +487,9 @@ export class Connection implements AsyncIterable<Data> {
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
   pong(data: string | BinaryData = new Uint8Array(0)): Promise<void> {
     try {
-      this.core.sendPong(controlPayload("pong", data));
+      const payload = controlPayload("pong", data);
+      this.core.sendPong(payload);
+      publishPong(this, "out", payload);
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -486,6 +498,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private onPong(data: Uint8Array): void {
+    publishPong(this, "in", data);
     const waiters = this.pingWaiters;
     if (waiters === null) return;
     const key = Buffer.from(data.buffer, data.byteOffset, data.length).toString("latin1");
@@ -526,6 +539,7 @@ export class Connection implements AsyncIterable<Data> {
       if (!ok) {
         if (this.core.state === "open") {
           this.core.fail(1011, "keepalive ping timeout");
+          publishError(this, "keepalive", this.core.failure);
           this.afterInput();
         }
         return;
@@ -627,6 +641,7 @@ export class Connection implements AsyncIterable<Data> {
       }
     }
     this.core.extension?.dispose?.();
+    publishClose(this, performance.now());
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);
