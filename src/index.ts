@@ -45,6 +45,11 @@ export type {
   TopicStats,
   ResumeResult,
 } from "./node/topics.js";
+export { route } from "./router/route.js";
+export type { Router, RouteMatch, RouteHandler, RouteProcessRequest, RouteEntry, Routes, RouteOptions } from "./router/route.js";
+export type { PathParams } from "./router/pattern.js";
+export { basicAuth } from "./auth/basic.js";
+export type { BasicAuthOptions, AuthProcessRequest } from "./auth/basic.js";
 export { redisPubSub } from "./pubsub/redis.js";
 export type { RedisPubSubOptions, RedisPubSub, RedisPubSubEvents, RedisPubSubStats, RedisClientLike } from "./pubsub/redis.js";
 export type { CompressionOption } from "./node/compression.js";
