@@ -217,6 +217,12 @@ export class Server implements HandshakeOwner {
     socket.on("error", () => socket.destroy());
     const response = rejectResponse(503, this.closing ? "Server is shutting down.\n" : "Too many connections.\n");
     socket.end(serializeResponse(response));
+    // Read (and drop) what comes, so that the client's FIN is seen and the socket closes; a client
+    // that never closes is dropped after openTimeout (without this, it held the socket, and close(), forever).
+    socket.resume();
+    const drop = setTimeout(() => socket.destroy(), this.unclaimedTimeout);
+    drop.unref();
+    socket.once("close", () => clearTimeout(drop));
     this.counters.answered(503);
     if (watchingHandshakes()) {
       publishHandshake({ server: this, socket, request: null, response, status: 503, duration: 0, connection: null });
@@ -376,6 +382,8 @@ export class Server implements HandshakeOwner {
       bytes = INTERNAL_ERROR;
     }
     socket.end(bytes);
+    // Read (and drop) the rest, so that the client's FIN is seen at once rather than at openTimeout.
+    socket.resume();
   }
 
   /** Refuse: answer `response` (not a 101) and close; count and publish it. */
