@@ -142,6 +142,8 @@ export class Server implements HandshakeOwner {
   handleSocket(socket: net.Socket): void {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
+    // Node caches the address once read: read it now if a debug line may need it after the socket closed.
+    if (typeof this.logger?.debug === "function") void socket.remoteAddress;
     new PendingHandshake(this, socket, this.options.headLimits, this.options.openTimeout ?? 10_000);
   }
 

@@ -59,9 +59,12 @@ async function isStaleSocket(path: string): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const probe = net.connect({ path });
     probe.once("connect", () => {
-      probe.destroy();
+      // A polite goodbye (FIN, reading what it says): a reset could hurt the server that lives there.
+      probe.resume();
+      probe.end();
+      probe.setTimeout(1000, () => probe.destroy());
       resolve(false);
     });
-    probe.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+    probe.on("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
   });
 }
