@@ -47,7 +47,7 @@ export type {
 } from "./node/topics.js";
 export { route } from "./router/route.js";
 export type { Router, RouteMatch, RouteHandler, RouteProcessRequest, RouteEntry, Routes, RouteOptions } from "./router/route.js";
-export type { PathParams } from "./router/pattern.js";
+export type { PathParams, PathParamNames } from "./router/pattern.js";
 export { basicAuth } from "./auth/basic.js";
 export type { BasicAuthOptions, AuthProcessRequest } from "./auth/basic.js";
 export { redisPubSub } from "./pubsub/redis.js";

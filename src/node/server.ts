@@ -39,7 +39,7 @@ import { TopicHub, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
 import { ServerCounters, publishError, publishHandshake, watchingHandshakes, type ErrorSource, type ServerStats } from "./diagnostics.js";
 import { logConnectionLine, logLine, resolveLogger, type Logger } from "./logging.js";
-import { PendingHandshake, type HandshakeOwner, type PendingConnection } from "./pending.js";
+import { PendingHandshake, type PendingConnection } from "./pending.js";
 import { closeOnSignals, type ServeForeverOptions } from "./serve-forever.js";
 import type { Handler, ServerOptions } from "./server-options.js";
 
@@ -60,7 +60,7 @@ const INTERNAL_ERROR = serializeResponse(rejectResponse(500, "Internal Server Er
 /**
  * A running WebSocket server: from {@link serve} or {@link attach}.
  */
-export class Server implements HandshakeOwner {
+export class Server {
   /** The open WebSocket connections. */
   readonly connections = new Set<Connection>();
   /**

@@ -23,13 +23,19 @@
  */
 import { argumentError } from "../errors.js";
 
-/** The names of the parameters of a pattern, from its type: `PathParams<"/rooms/:room">` is `{ readonly room: string }`. */
+/** The parameters of a pattern, from its type: `PathParams<"/rooms/:room">` is `{ readonly room: string }`. */
 export type PathParams<Pattern extends string> = string extends Pattern
   ? Readonly<Record<string, string>>
-  : { readonly [K in ParamName<Segments<Pattern>>]: string };
+  : { readonly [K in PathParamNames<Pattern>]: string };
 
-type Segments<P extends string> = P extends `${infer Head}/${infer Tail}` ? Head | Segments<Tail> : P;
-type ParamName<S extends string> = S extends `:${infer Name}` ? Name : S extends "*" ? "*" : never;
+/** The parameter names in a pattern, from its type: `PathParamNames<"/a/:x/b/:y">` is `"x" | "y"` (`"*"` for a last `*`). */
+export type PathParamNames<Pattern extends string> = Pattern extends `${infer Head}/${infer Tail}`
+  ? PathParamNames<Head> | PathParamNames<Tail>
+  : Pattern extends `:${infer Name}`
+    ? Name
+    : Pattern extends "*"
+      ? "*"
+      : never;
 
 const LITERAL = 0;
 const PARAM = 1;
