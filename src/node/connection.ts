@@ -147,7 +147,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     // No 'drain' listener: senders held by the high water mark are woken by
     // the callbacks of the writes that filled the buffer (`onWritten`).
     this.scheduleKeepalive();
-    publishOpen(this);
+    // A server publishes its connections' opening itself, once its handshake event is out.
+    if (protocol.role === "client") publishOpen(this);
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */

@@ -37,7 +37,7 @@ import { Connection } from "./connection.js";
 import { serverExtensions } from "./compression.js";
 import { TopicHub, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
-import { ServerCounters, publishError, publishHandshake, watchingHandshakes, type ErrorSource, type ServerStats } from "./diagnostics.js";
+import { ServerCounters, publishError, publishHandshake, publishOpen, watchingHandshakes, type ErrorSource, type ServerStats } from "./diagnostics.js";
 import { logConnectionLine, logLine, resolveLogger, type Logger } from "./logging.js";
 import { PendingHandshake, type PendingConnection } from "./pending.js";
 import { closeOnSignals, type ServeForeverOptions } from "./serve-forever.js";
@@ -143,7 +143,7 @@ export class Server {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
     // Node caches the address once read: read it now if a debug line may need it after the socket closed.
-    if (typeof this.logger?.debug === "function") void socket.remoteAddress;
+    if (this.logs("debug")) void socket.remoteAddress;
     new PendingHandshake(this, socket, this.options.headLimits, this.options.openTimeout ?? 10_000);
   }
 
@@ -307,7 +307,8 @@ export class Server {
     conn.topicHub = this.topicHub;
     conn.onClosed = this.forget;
     this.handshakeAnswered(pending, request, response, conn);
-    logConnectionLine(conn.logger, this.logger, "info", "connection open", conn.subprotocol === null ? undefined : { subprotocol: conn.subprotocol });
+    publishOpen(conn); // after the handshake event (a client connection publishes its own in its constructor)
+    if (this.logs("info")) logConnectionLine(conn.logger, this.logger, "info", "connection open", conn.subprotocol === null ? undefined : { subprotocol: conn.subprotocol });
     if (rest.length > 0) conn.receive(rest);
     socket.resume();
     this.runHandler(conn);
@@ -393,7 +394,7 @@ export class Server {
     if (pending.socket.destroyed) return; // dropped: reported by the pending handshake
     this.endWith(pending.socket, response);
     this.handshakeAnswered(pending, request, response, null);
-    logLine(this.logger, "info", "connection refused", { status: response.status, path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
+    if (this.logs("info")) logLine(this.logger, "info", "connection refused", { status: response.status, path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
   }
 
   /** A handshake got its answer: counted, and published when somebody listens. */
@@ -414,16 +415,13 @@ export class Server {
       const duration = performance.now() - pending.startedAt;
       publishHandshake({ server: this, socket: pending.socket, request, response: null, status: null, duration, connection: null });
     }
-    logLine(this.logger, "debug", "opening handshake ended without an answer", { path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
+    if (this.logs("debug")) logLine(this.logger, "debug", "opening handshake ended without an answer", { path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
   }
 
   private readonly forget = (conn: Connection) => {
     this.connections.delete(conn);
     this.counters.closed(conn);
-    if (this.logger !== null && typeof this.logger.info === "function") {
-      const fields = { code: conn.closeCode ?? 1006, reason: conn.closeReason ?? "" };
-      logConnectionLine(conn.logger, this.logger, "info", "connection closed", fields);
-    }
+    if (this.logs("info")) logConnectionLine(conn.logger, this.logger, "info", "connection closed", { code: conn.closeCode ?? 1006, reason: conn.closeReason ?? "" });
   };
 
   /**
@@ -459,7 +457,7 @@ export class Server {
   private handlerFailed(conn: Connection, err: unknown): void {
     if (!(err instanceof ConnectionClosed)) {
       publishError(conn, "handler", err);
-      logConnectionLine(conn.logger, this.logger, "error", "connection handler failed", undefined, err);
+      if (this.logger !== null) logConnectionLine(conn.logger, this.logger, "error", "connection handler failed", undefined, err);
       // §7.4.1: 1011 "encountered an unexpected condition".
       if (conn.state === "open") conn.fail(1011, "internal error");
     }
@@ -474,6 +472,11 @@ export class Server {
   rejectHandshake(pending: PendingHandshake, err: unknown): void {
     const response = err instanceof InvalidHandshake ? responseForError(err) : rejectResponse(400, "Bad Request\n");
     this.refuse(pending, null, response);
+  }
+
+  /** Whether the logger has `level` (checked before touching `conn.logger`, which makes the connection's id). */
+  private logs(level: "debug" | "info"): boolean {
+    return typeof this.logger?.[level] === "function";
   }
 
   private logError(what: string, err: unknown): void {

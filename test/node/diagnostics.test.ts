@@ -89,6 +89,9 @@ describe("diagnostics channels", () => {
     const opens = events<OpenDiagnostic>("open");
     expect(opens.map((o) => o.role).sort()).toEqual(["client", "server"]);
     expect(opens.find((o) => o.role === "client")!.connection).toBe(ws);
+    // On the server side, the handshake's end comes first, then the opening.
+    const order = seen.filter((e) => e.channel === "handshake" || (e.channel === "open" && (e.event as OpenDiagnostic).role === "server")).map((e) => e.channel);
+    expect(order).toEqual(["handshake", "open"]);
 
     await ws.close(4001, "bye");
     await until(() => events<CloseDiagnostic>("close").length === 2);
