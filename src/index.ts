@@ -12,7 +12,19 @@
  */
 export { serve, attach } from "./node/serve.js";
 export { Server } from "./node/server.js";
-export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
+export type { Handler, ServerOptions, PendingConnection, RequestRouting, ProcessRequestResult } from "./node/server.js";
+export type { ServeForeverOptions } from "./node/serve-forever.js";
+export type { Logger, ConnectionLogger } from "./node/logging.js";
+export { diagnosticChannels } from "./node/diagnostics.js";
+export type {
+  ServerStats,
+  HandshakeDiagnostic,
+  OpenDiagnostic,
+  CloseDiagnostic,
+  PingDiagnostic,
+  ErrorDiagnostic,
+  ErrorSource,
+} from "./node/diagnostics.js";
 export {
   connect,
   processException,
@@ -31,6 +43,8 @@ export type {
 } from "./client/index.js";
 export type { ConnectOptions, ClientTransport, TransportTarget } from "./node/client.js";
 export { Connection } from "./node/connection.js";
+export { ConnectionContext } from "./node/connection-context.js";
+export type { ConnectionData } from "./node/connection-context.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
@@ -46,6 +60,11 @@ export type {
   TopicStats,
   ResumeResult,
 } from "./node/topics.js";
+export { route } from "./router/route.js";
+export type { Router, RouteMatch, RouteHandler, RouteProcessRequest, RouteEntry, Routes, RouteOptions } from "./router/route.js";
+export type { PathParams, PathParamNames } from "./router/pattern.js";
+export { basicAuth } from "./auth/basic.js";
+export type { BasicAuthOptions, AuthProcessRequest } from "./auth/basic.js";
 export { redisPubSub } from "./pubsub/redis.js";
 export type { RedisPubSubOptions, RedisPubSub, RedisPubSubEvents, RedisPubSubStats, RedisClientLike } from "./pubsub/redis.js";
 export type { CompressionOption } from "./node/compression.js";

@@ -73,6 +73,7 @@ export class SharedMessage {
       this.plain ??= serializeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, bytes);
       p.sendFrames(this.plain);
     }
+    conn.messagesOut++;
     conn.flushOutput();
     return true;
   }

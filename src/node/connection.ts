@@ -39,6 +39,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import {
   ConnectionClosed,
   ConnectionClosedOK,
@@ -50,6 +51,8 @@ import {
 import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
+import { publishClose, publishOpen, publishPing, publishPong } from "./diagnostics.js";
+import { ConnectionContext } from "./connection-context.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
 import { Inbox } from "./inbox.js";
@@ -74,7 +77,7 @@ export const READ_AHEAD = 128 * 1024;
  * An open WebSocket connection. Obtained from `connect()` or passed to a
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
-export class Connection implements AsyncIterable<Data> {
+export class Connection extends ConnectionContext implements AsyncIterable<Data> {
   /** The underlying socket. */
   readonly socket: Socket;
   /**
@@ -122,6 +125,7 @@ export class Connection implements AsyncIterable<Data> {
 
   /** @internal Made by {@link connect} and by a server for its handler. */
   constructor(socket: Socket, protocol: Protocol, info: HandshakeInfo, options: ConnectionOptions = {}) {
+    super();
     this.socket = socket;
     this.core = protocol;
     this.request = info.request;
@@ -147,6 +151,8 @@ export class Connection implements AsyncIterable<Data> {
     // No 'drain' listener: senders held by the high water mark are woken by
     // the callbacks of the writes that filled the buffer (`onWritten`).
     this.heartbeat.schedule();
+    // A server publishes its connections' opening itself, once its handshake event is out.
+    if (protocol.role === "client") publishOpen(this);
   }
 
   /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
@@ -244,9 +250,13 @@ export class Connection implements AsyncIterable<Data> {
       while ((ev = p.nextEvent()) !== undefined) {
         if (ev.type === "message") this.deliver(ev.data);
         else if (ev.type === "pong") {
+          publishPong(this, "in", ev.data);
           this.heartbeat.onPong(ev.data);
           this.listener?.pong?.(ev.data);
-        } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
+        } else if (ev.type === "ping") {
+          publishPing(this, "in", ev.data);
+          this.listener?.ping?.(ev.data);
+        }
       }
       // What the core holds beyond the queue's room is decoded as room frees
       // up (here when messages went to waiters instead of the queue, or
@@ -307,6 +317,7 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   private deliver(data: Data): void {
+    this.messagesIn++;
     const l = this.listener;
     if (l !== null && !this.listenerPaused) l.message(data);
     else this.inbox.put(data);
@@ -423,6 +434,7 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
+    this.messagesOut++;
     this.flushOutput();
     return this.writable();
   }
@@ -533,7 +545,9 @@ export class Connection implements AsyncIterable<Data> {
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
   pong(data: string | BinaryData = new Uint8Array(0)): Promise<void> {
     try {
-      this.core.sendPong(controlPayload("pong", data));
+      const payload = controlPayload("pong", data);
+      this.core.sendPong(payload);
+      publishPong(this, "out", payload);
     } catch (err) {
       return Promise.reject(this.sendError(err));
     }
@@ -632,6 +646,7 @@ export class Connection implements AsyncIterable<Data> {
       for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
     }
     this.disposeExtension();
+    publishClose(this, performance.now());
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);

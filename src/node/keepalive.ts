@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import { InvalidState } from "../errors.js";
 import type { Connection } from "./connection.js";
+import { publishError, publishPing } from "./diagnostics.js";
 
 type PingWaiter = { resolve: (rtt: number) => void; reject: (err: unknown) => void; sentAt: number };
 
@@ -49,6 +50,7 @@ export class Heartbeat {
     } catch (err) {
       return Promise.reject(conn.sendError(err));
     }
+    publishPing(conn, "out", payload);
     conn.flushOutput();
     return new Promise((resolve, reject) => waiters.set(key, { resolve, reject, sentAt: performance.now() }));
   }
@@ -106,7 +108,10 @@ export class Heartbeat {
       const ok = await Promise.race([pong, timeout]);
       clearTimeout(timer);
       if (!ok) {
-        if (conn.core.state === "open") conn.fail(1011, "keepalive ping timeout");
+        if (conn.core.state === "open") {
+          conn.fail(1011, "keepalive ping timeout");
+          publishError(conn, "keepalive", conn.core.failure);
+        }
         return;
       }
     } else if (!(await pong)) {

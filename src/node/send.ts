@@ -16,6 +16,7 @@ export function sendBlob(conn: Connection, blob: Blob, options?: { compress?: bo
     } catch (err) {
       throw conn.sendError(err);
     }
+    conn.messagesOut++;
     conn.flushOutput();
     await conn.writable();
   });
@@ -55,6 +56,7 @@ export function sendFragments(conn: Connection, fragments: Iterable<unknown> | A
       }
       if (started) {
         core.sendContinuation(new Uint8Array(0), true);
+        conn.messagesOut++;
         conn.flushOutput();
       }
     } catch (err) {

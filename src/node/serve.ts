@@ -10,6 +10,8 @@ import * as tls from "node:tls";
 import { argumentError } from "../errors.js";
 import { validateAttachOptions, validateHandler, validateServeOptions } from "./options/entry-points.js";
 import { Server, type Handler, type ServerOptions } from "./server.js";
+import { logLine, resolveLogger } from "./logging.js";
+import { listenUnix } from "./unix.js";
 import { addUpgradeEndpoint } from "./upgrades.js";
 
 /**
@@ -20,6 +22,9 @@ import { addUpgradeEndpoint } from "./upgrades.js";
  *   for await (const message of ws) await ws.send(message);
  * }, { host: "127.0.0.1", port: 8765 });
  * ```
+ *
+ * On a Unix domain socket (Python's `unix_serve`):
+ * `serve(handler, { socketPath: "/run/app.sock" })`.
  *
  * Python's positional form works too: `serve(handler, "127.0.0.1", 8765)`,
  * with options as a fourth argument. Rejects with a `TypeError` /
@@ -39,6 +44,13 @@ export async function serve(handler: Handler, ...args: unknown[]): Promise<Serve
     netServer.on("tlsClientError", (_err, socket) => socket.destroy());
   } else {
     netServer.on("connection", (socket: net.Socket) => server.handleSocket(socket));
+  }
+  if (options.socketPath !== undefined) {
+    // See unix.ts for when a file left at the path is removed.
+    if (await listenUnix(netServer, options.socketPath)) {
+      logLine(resolveLogger(options.logger), "info", "removed a stale socket file nobody listened on", { socketPath: options.socketPath });
+    }
+    return server;
   }
   await new Promise<void>((resolve, reject) => {
     netServer.once("error", reject);

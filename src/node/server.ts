@@ -20,131 +20,32 @@
  */
 import type { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
-import * as net from "node:net";
+import type * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
-import * as tls from "node:tls";
 import { ConnectionClosed, InvalidHandshake, InvalidState, isArgumentError } from "../errors.js";
 import { Protocol } from "../connection/protocol.js";
-import type { ServerExtensionFactory } from "../extensions/types.js";
-import {
-  RequestHeadParser,
-  requestFromNode,
-  serializeResponse,
-  type HeadLimits,
-  type HttpRequest,
-  type HttpResponse,
-} from "../handshake/http.js";
-import { checkResponse, isResponseProblem, type HttpResponseInit } from "../handshake/response.js";
+import { requestFromNode, serializeResponse, type HttpRequest, type HttpResponse } from "../handshake/http.js";
+import { checkResponse, isResponseProblem } from "../handshake/response.js";
 import {
   acceptRequest,
   rejectResponse,
   responseForError,
-  type OriginPolicy,
   type ServerHandshakeOptions,
   type ServerHandshakeResult,
 } from "../handshake/server.js";
-import { Connection, type ConnectionOptions } from "./connection.js";
-import { serverExtensions, type CompressionOption } from "./compression.js";
-import { TopicHub, type PubSubBackplane, type TopicOptions, type TopicStats } from "./topics.js";
+import { Connection } from "./connection.js";
+import { serverExtensions } from "./compression.js";
+import { TopicHub, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
+import { ServerCounters, publishError, publishHandshake, publishOpen, watchingHandshakes, type ErrorSource, type ServerStats } from "./diagnostics.js";
+import { logConnectionLine, logLine, resolveLogger, type Logger } from "./logging.js";
+import { PendingHandshake, type PendingConnection } from "./pending.js";
+import { closeOnSignals, type ServeForeverOptions } from "./serve-forever.js";
+import type { Handler, ServerOptions } from "./server-options.js";
 
-/** A connection handler: runs for as long as the connection should live. */
-export type Handler = (connection: Connection) => unknown | Promise<unknown>;
-
-/** What `processRequest` and `processResponse` see of a connection that is not open yet. */
-export interface PendingConnection {
-  /** The peer's address. */
-  readonly remoteAddress: string | undefined;
-  /** The peer's port. */
-  readonly remotePort: number | undefined;
-  /** The raw socket (read-only use: the server owns it). */
-  readonly socket: net.Socket;
-  /**
-   * Build a plain-text HTTP response, e.g. `respond(404, "Not Found\n")`.
-   * Throws `RangeError` for a status outside 200–599 and `TypeError` for a
-   * header that cannot be sent (inside `processRequest`, that is a 500).
-   */
-  respond(status: number, text?: string, headers?: Record<string, string | number>): HttpResponse;
-}
-
-/** Options of {@link serve} and {@link attach}. */
-export interface ServerOptions extends ConnectionOptions {
-  /** Interface to listen on (serve only). Default: all interfaces, like `net.Server`. */
-  host?: string;
-  /** Port to listen on (serve only); 0 picks a free one. Default 0. */
-  port?: number;
-  /** TLS options (key/cert, or `secureContext`): the server speaks wss:// (serve only). */
-  tls?: tls.TlsOptions | null;
-  /**
-   * The one path this server takes, matched exactly against the request's
-   * pathname: the query string is ignored, nothing else is (`/chat` takes
-   * `/chat` and `/chat?room=1`, not `/chat/` nor `/Chat`). With `attach`,
-   * other requests are left to the HTTP server's other `'upgrade'`
-   * listeners; with `serve`, they are answered 404 (after `processRequest`,
-   * which may answer them first).
-   */
-  path?: string;
-  /**
-   * (attach only) Whether this server takes an upgrade request, after
-   * `path`: return false to leave it to the other `'upgrade'` listeners
-   * (several endpoints on one HTTP server). Default: take every request.
-   */
-  shouldHandle?: (request: IncomingMessage) => boolean;
-  /**
-   * Inspect the request before the handshake. Return an HTTP response to
-   * answer with it instead of upgrading (404, 401, a health check, a page):
-   * `connection.respond(status, text)`, or `{ status, reason?, headers?,
-   * body? }` (the reason defaults to the standard phrase, a string body is
-   * sent as UTF-8, `Content-Length` is computed); return nothing to go on
-   * with the WebSocket handshake. A status outside 200–599, or a header
-   * that cannot be sent, answers 500 and is logged.
-   */
-  processRequest?: (
-    connection: PendingConnection,
-    request: HttpRequest,
-  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
-  /**
-   * Inspect or replace the response (the 101, or a refusal) before it is
-   * sent: edit it in place or return a new one. A 101 may get headers but
-   * may not change the ones the handshake negotiated; returning a refusal
-   * instead of the 101 refuses the connection.
-   */
-  processResponse?: (
-    connection: PendingConnection,
-    request: HttpRequest,
-    response: HttpResponse,
-  ) => HttpResponseInit | null | undefined | void | Promise<HttpResponseInit | null | undefined | void>;
-  /**
-   * Which origins may connect: exact origins (`"https://example.com"`),
-   * RegExps and `null` (no `Origin` header) in an array, or a predicate
-   * `(origin, request) => boolean`. Others get 403. Absent or null: any origin.
-   */
-  origins?: OriginPolicy | null;
-  /** Subprotocols the server supports, in order of preference. */
-  subprotocols?: readonly string[] | null;
-  /** Choose the subprotocol yourself (return one of `offered`, or null). */
-  selectSubprotocol?: ServerHandshakeOptions["selectSubprotocol"];
-  /** `"deflate"` (default) negotiates permessage-deflate; null turns compression off; an object tunes it. */
-  compression?: CompressionOption;
-  /** Extra extension factories, tried after compression. */
-  extensions?: readonly ServerExtensionFactory[];
-  /** Largest message accepted in bytes (after decompression); null: no limit. Default 1 MiB. */
-  maxSize?: number | null;
-  /** Milliseconds allowed for the opening handshake. Default 10 000. */
-  openTimeout?: number;
-  /** Most simultaneous connections (WebSocket or pending); more are answered 503. Default: unlimited. */
-  maxConnections?: number | null;
-  /** Value of the `Server` header; null for none. */
-  serverHeader?: string | null;
-  /** Limits of the request head parser (size, header count). */
-  headLimits?: HeadLimits;
-  /** Where handler failures are reported. Default `console`; null: nowhere. */
-  logger?: Pick<Console, "error"> | null;
-  /** The backplane that carries topic publishes between server instances: `redisPubSub({...})`; default in-process (`localPubSub()`). */
-  pubsub?: PubSubBackplane | null;
-  /** How topic messages are framed (`envelope`: message ids for resume) and the slow-subscriber policy. */
-  topics?: TopicOptions | null;
-}
+export type { PendingConnection } from "./pending.js";
+export type { Handler, ServerOptions, RequestRouting, ProcessRequestResult } from "./server-options.js";
 
 const DEFAULT_SERVER_HEADER = "wavesock/0.1";
 
@@ -179,6 +80,11 @@ export class Server {
   private closing: Promise<void> | null = null;
   private readonly ownsServer: boolean;
   private readonly mistakes = new Set<string>();
+  private readonly logger: Logger | null;
+  private readonly counters = new ServerCounters();
+  private closedPromise: Promise<void> | null = null;
+  private resolveClosed: (() => void) | null = null;
+  private isClosed = false;
 
   /** @internal Use {@link serve} or {@link attach}. */
   constructor(server: net.Server | null, handler: Handler, options: ServerOptions, ownsServer: boolean) {
@@ -186,6 +92,7 @@ export class Server {
     this.ownsServer = ownsServer;
     this.handler = handler;
     this.options = options;
+    this.logger = resolveLogger(options.logger);
     const serverHeader = options.serverHeader === undefined ? DEFAULT_SERVER_HEADER : options.serverHeader;
     this.handshakeOptions = {
       subprotocols: options.subprotocols ?? null,
@@ -199,14 +106,29 @@ export class Server {
 
   private boundAddress: net.AddressInfo | null = null;
 
-  /** The bound address (still known after `close()`). Throws `InvalidState` before the server listens. */
+  /**
+   * The bound address (still known after `close()`). Throws `InvalidState`
+   * before the server listens, and for a server on a Unix socket (see
+   * {@link socketPath}).
+   */
   get address(): net.AddressInfo {
     const live = this.server?.address();
     if (live != null && typeof live === "object") this.boundAddress = live;
     if (this.boundAddress === null) {
-      throw new InvalidState(this.server === null ? "server made by attach(null, ...) does not listen" : "server is not listening");
+      throw new InvalidState(
+        this.server === null
+          ? "server made by attach(null, ...) does not listen"
+          : this.socketPath !== null
+            ? `server listens on the Unix socket ${this.socketPath}, which has no address or port: see server.socketPath`
+            : "server is not listening",
+      );
     }
     return this.boundAddress;
+  }
+
+  /** The Unix socket path a server from `serve(handler, { socketPath })` listens on; null otherwise. */
+  get socketPath(): string | null {
+    return this.ownsServer ? (this.options.socketPath ?? null) : null;
   }
 
   /** The bound port. */
@@ -221,6 +143,8 @@ export class Server {
   handleSocket(socket: net.Socket): void {
     if (this.refuseIfFull(socket)) return;
     socket.setNoDelay(true);
+    // Node caches the address once read: read it now if a debug line may need it after the socket closed.
+    if (this.logs("debug")) void socket.remoteAddress;
     new PendingHandshake(this, socket, this.options.headLimits, this.options.openTimeout ?? 10_000);
   }
 
@@ -232,6 +156,7 @@ export class Server {
   shouldHandle(request: IncomingMessage): boolean {
     const { path, shouldHandle } = this.options;
     if (path !== undefined && !pathMatches(request.url ?? "", path)) return false;
+    if (this.handler.routing !== undefined && !this.handler.routing.takes(request.url ?? "")) return false;
     if (shouldHandle === undefined) return true;
     try {
       return Boolean(shouldHandle(request));
@@ -278,9 +203,10 @@ export class Server {
       request = requestFromNode(req);
     } catch (err) {
       pending.detach();
-      this.rejectHandshake(socket, err);
+      this.rejectHandshake(pending, err);
       return;
     }
+    pending.request = request;
     void this.upgrade(pending, request, head);
   }
 
@@ -295,22 +221,19 @@ export class Server {
       return false;
     }
     socket.on("error", () => socket.destroy());
-    socket.end(serializeResponse(rejectResponse(503, this.closing ? "Server is shutting down.\n" : "Too many connections.\n")));
+    const response = rejectResponse(503, this.closing ? "Server is shutting down.\n" : "Too many connections.\n");
+    socket.end(serializeResponse(response));
+    // Read (and drop) what comes, so that the client's FIN is seen and the socket closes; a client
+    // that never closes is dropped after openTimeout (without this, it held the socket, and close(), forever).
+    socket.resume();
+    const drop = setTimeout(() => socket.destroy(), this.unclaimedTimeout);
+    drop.unref();
+    socket.once("close", () => clearTimeout(drop));
+    this.counters.answered(503);
+    if (watchingHandshakes()) {
+      publishHandshake({ server: this, socket, request: null, response, status: 503, duration: 0, connection: null });
+    }
     return true;
-  }
-
-  private pendingConnection(socket: net.Socket): PendingConnection {
-    return {
-      // Getters: reading the peer's address is a system call, made only if asked.
-      get remoteAddress() {
-        return socket.remoteAddress;
-      },
-      get remotePort() {
-        return socket.remotePort;
-      },
-      socket,
-      respond: rejectResponse,
-    };
   }
 
   /**
@@ -325,33 +248,32 @@ export class Server {
       this.logError("internal error while answering an opening handshake", err);
       pending.detach();
       pending.socket.destroy();
+      if (pending.settle()) this.handshakeDropped(pending);
     }
   }
 
   private async answer(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
     const socket = pending.socket;
     const { processRequest, processResponse, path } = this.options;
-    const pc = processRequest || processResponse ? this.pendingConnection(socket) : undefined;
+    const routing = this.handler.routing;
+    const pc = processRequest || processResponse || routing ? pending.connection() : undefined;
     let response: HttpResponse | null = null;
     let result: ServerHandshakeResult | null = null;
-    if (processRequest) {
-      try {
-        const early: unknown = await processRequest(pc!, request);
-        if (early !== undefined && early !== null) response = this.checkAnswer("processRequest", early, null);
-      } catch (err) {
-        response = this.hookFailed("processRequest", err);
-      }
-    }
+    if (processRequest) response = await this.runProcessRequest(processRequest, pc!, request);
     if (response === null && path !== undefined && !pathMatches(request.path, path)) {
       response = rejectResponse(404, "Not Found\n");
     }
+    // The router's own hook (404 for a path no route takes, a route's processRequest) after the option's.
+    if (response === null && routing !== undefined) response = await this.runProcessRequest(routing.processRequest.bind(routing), pc!, request);
     if (response === null) {
       try {
         result = acceptRequest(request, this.handshakeOptions);
         response = result.response;
       } catch (err) {
         response =
-          err instanceof InvalidHandshake ? responseForError(err) : this.hookFailed("the handshake (origins, selectSubprotocol or an extension)", err);
+          err instanceof InvalidHandshake
+            ? responseForError(err)
+            : this.hookFailed("the handshake (origins, selectSubprotocol or an extension)", err, "handshake");
       }
     }
     if (processResponse) {
@@ -361,17 +283,17 @@ export class Server {
         // Edited in place or replaced: checked either way.
         response = this.checkAnswer("processResponse", replaced ?? response, negotiated);
       } catch (err) {
-        response = this.hookFailed("processResponse", err);
+        response = this.hookFailed("processResponse", err, "processResponse");
       }
     }
     if (result === null || response.status !== 101) {
       result?.extensions.forEach((e) => e.dispose?.());
-      if (!socket.destroyed) this.endWith(socket, response);
+      this.refuse(pending, request, response);
       return;
     }
     if (socket.destroyed) {
       result.extensions.forEach((e) => e.dispose?.());
-      return;
+      return; // dropped: reported when the socket's 'close' reaches the pending handshake
     }
     const head = serializeResponse(response);
     // The connection is open: drop everything the handshake needed.
@@ -381,11 +303,16 @@ export class Server {
       extensions: result.extensions,
     });
     const conn = new Connection(socket, protocol, { request, response, subprotocol: result.subprotocol }, this.options);
+    conn.loggerBase = this.logger;
+    conn.adoptData(pending.data);
     // The 101 goes out corked with whatever the handler sends in this turn.
     conn.writeRaw(head);
     this.connections.add(conn);
     conn.topicHub = this.topicHub;
     conn.onClosed = this.forget;
+    this.handshakeAnswered(pending, request, response, conn);
+    publishOpen(conn); // after the handshake event (a client connection publishes its own in its constructor)
+    if (this.logs("info")) logConnectionLine(conn.logger, this.logger, "info", "connection open", conn.subprotocol === null ? undefined : { subprotocol: conn.subprotocol });
     // Resume first: bytes that came with the request may fill the queue and
     // pause the socket again (backpressure), which must stand.
     socket.resume();
@@ -422,8 +349,23 @@ export class Server {
     return checked;
   }
 
+  /** Run a `processRequest` (the option's or the router's): its checked answer, or null to go on. */
+  private async runProcessRequest(
+    hook: (connection: PendingConnection, request: HttpRequest) => unknown,
+    pc: PendingConnection,
+    request: HttpRequest,
+  ): Promise<HttpResponse | null> {
+    try {
+      const early: unknown = await hook(pc, request);
+      return early === undefined || early === null ? null : this.checkAnswer("processRequest", early, null);
+    } catch (err) {
+      return this.hookFailed("processRequest", err, "processRequest");
+    }
+  }
+
   /** `processRequest` / `processResponse` / a handshake callback threw: 500, logged. */
-  private hookFailed(hook: string, err: unknown): HttpResponse {
+  private hookFailed(hook: string, err: unknown, source: ErrorSource): HttpResponse {
+    publishError(null, source, err);
     // respond(99) and the like: a mistake in the code, the same on every request.
     if (isArgumentError(err)) return this.mistake(`${hook} failed: ${err.message}`, "");
     this.logError(`${hook} failed`, err);
@@ -434,8 +376,7 @@ export class Server {
   private mistake(message: string, detail: string): HttpResponse {
     if (!this.mistakes.has(message) && this.mistakes.size < MAX_LOGGED_MISTAKES) {
       this.mistakes.add(message);
-      const logger = this.options.logger === undefined ? console : this.options.logger;
-      logger?.error(`wavesock: ${message}${detail ? ` (${detail})` : ""}; answered 500 Internal Server Error instead (logged once)`);
+      logLine(this.logger, "error", `${message}${detail ? ` (${detail})` : ""}; answered 500 Internal Server Error instead (logged once)`);
     }
     return rejectResponse(500, "Internal Server Error\n");
   }
@@ -450,6 +391,37 @@ export class Server {
       bytes = INTERNAL_ERROR;
     }
     socket.end(bytes);
+    // Read (and drop) the rest, so that the client's FIN is seen at once rather than at openTimeout.
+    socket.resume();
+  }
+
+  /** Refuse: answer `response` (not a 101) and close; count and publish it. */
+  private refuse(pending: PendingHandshake, request: HttpRequest | null, response: HttpResponse): void {
+    if (pending.socket.destroyed) return; // dropped: reported by the pending handshake
+    this.endWith(pending.socket, response);
+    this.handshakeAnswered(pending, request, response, null);
+    if (this.logs("info")) logLine(this.logger, "info", "connection refused", { status: response.status, path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
+  }
+
+  /** A handshake got its answer: counted, and published when somebody listens. */
+  private handshakeAnswered(pending: PendingHandshake, request: HttpRequest | null, response: HttpResponse, connection: Connection | null): void {
+    if (!pending.settle()) return;
+    this.counters.answered(response.status);
+    if (watchingHandshakes()) {
+      const duration = performance.now() - pending.startedAt;
+      publishHandshake({ server: this, socket: pending.socket, request, response, status: response.status, duration, connection });
+    }
+  }
+
+  /** @internal A handshake ended without an answer (timeout, reset, the client left). */
+  handshakeDropped(pending: PendingHandshake): void {
+    this.counters.dropped();
+    const request = pending.request;
+    if (watchingHandshakes()) {
+      const duration = performance.now() - pending.startedAt;
+      publishHandshake({ server: this, socket: pending.socket, request, response: null, status: null, duration, connection: null });
+    }
+    if (this.logs("debug")) logLine(this.logger, "debug", "opening handshake ended without an answer", { path: pathOf(request), remoteAddress: pending.socket.remoteAddress });
   }
 
   private readonly forget = (conn: Connection) => {
@@ -459,6 +431,8 @@ export class Server {
     // to the log, and stay on the error the handler caught.
     const failure = conn.core.failure;
     if (failure !== null && failure.code === "WS_ERR_INTERNAL") this.logError("internal error on a connection", failure);
+    this.counters.closed(conn);
+    if (this.logs("info")) logConnectionLine(conn.logger, this.logger, "info", "connection closed", { code: conn.closeCode ?? 1006, reason: conn.closeReason ?? "" });
   };
 
   /**
@@ -495,7 +469,8 @@ export class Server {
 
   private handlerFailed(conn: Connection, err: unknown): void {
     if (!(err instanceof ConnectionClosed)) {
-      this.logError("connection handler failed", err);
+      publishError(conn, "handler", err);
+      if (this.logger !== null) logConnectionLine(conn.logger, this.logger, "error", "connection handler failed", undefined, err);
       // §7.4.1: 1011 "encountered an unexpected condition".
       if (conn.state === "open") conn.fail(1011, "internal error");
     }
@@ -507,14 +482,18 @@ export class Server {
   }
 
   /** @internal Answer a broken handshake with its HTTP status and close. */
-  rejectHandshake(socket: net.Socket, err: unknown): void {
+  rejectHandshake(pending: PendingHandshake, err: unknown): void {
     const response = err instanceof InvalidHandshake ? responseForError(err) : rejectResponse(400, "Bad Request\n");
-    if (!socket.destroyed) this.endWith(socket, response);
+    this.refuse(pending, null, response);
+  }
+
+  /** Whether the logger has `level` (checked before touching `conn.logger`, which makes the connection's id). */
+  private logs(level: "debug" | "info"): boolean {
+    return typeof this.logger?.[level] === "function";
   }
 
   private logError(what: string, err: unknown): void {
-    const logger = this.options.logger === undefined ? console : this.options.logger;
-    logger?.error(`wavesock: ${what}:`, err);
+    logLine(this.logger, "error", what, undefined, err);
   }
 
   /**
@@ -547,11 +526,55 @@ export class Server {
         await Promise.all(Array.from(this.connections, (c) => c.closed));
         await this.topicHub.close();
         await listening;
+        this.isClosed = true;
+        this.resolveClosed?.();
       } finally {
         clearInterval(alive);
       }
     })();
     return this.closing;
+  }
+
+  // -------------------------------------------- lifetime and observability
+
+  /**
+   * Resolves once the server is closed: {@link close} has finished (every
+   * connection closed, every handler returned). Never rejects. For scripts,
+   * see {@link serveForever}.
+   */
+  get closed(): Promise<void> {
+    this.closedPromise ??= this.isClosed ? Promise.resolve() : new Promise((resolve) => (this.resolveClosed = resolve));
+    return this.closedPromise;
+  }
+
+  /**
+   * Serve until the server is closed — by `close()`, or by a signal: the
+   * first `SIGINT` / `SIGTERM` (by default) closes it gracefully (1001 to
+   * every client, handlers waited for); a second one while closing drops the
+   * connections left. The signal listeners are removed once closed, so the
+   * process then exits as usual when nothing else keeps it alive.
+   *
+   * ```ts
+   * const server = await serve(handler, { port: 8765 });
+   * await server.serveForever(); // Ctrl-C: clients get 1001, then the script goes on
+   * ```
+   */
+  async serveForever(options?: ServeForeverOptions): Promise<void> {
+    const stop = closeOnSignals(this, options);
+    try {
+      await this.closed;
+    } finally {
+      stop();
+    }
+  }
+
+  /**
+   * The server's counters as one plain object: open connections, handshakes
+   * accepted and refused (by status), messages and bytes in and out, closes
+   * by code. Computed when called (a sum over the open connections).
+   */
+  stats(): ServerStats {
+    return this.counters.snapshot(this.connections);
   }
 
   // ------------------------------------------------------------------ topics
@@ -578,67 +601,13 @@ export class Server {
   }
 }
 
-/**
- * A socket in its opening handshake: reads the request head (bounded), and
- * drops the socket when `openTimeout` passes first. An object rather than
- * closures, so that everything it holds is released by {@link detach} once
- * the connection is open.
- */
-class PendingHandshake {
-  readonly socket: net.Socket;
-  private readonly server: Server;
-  private parser: RequestHeadParser | null;
-  private timer: NodeJS.Timeout | null;
-
-  constructor(server: Server, socket: net.Socket, limits: HeadLimits | undefined, openTimeout: number, read = true) {
-    this.server = server;
-    this.socket = socket;
-    this.parser = read ? new RequestHeadParser(limits) : null;
-    this.onData = this.onData.bind(this);
-    this.onClose = this.onClose.bind(this);
-    this.timer = setTimeout(() => socket.destroy(), openTimeout);
-    this.timer.unref();
-    server.pendingSockets.add(socket);
-    if (read) socket.on("data", this.onData);
-    socket.on("error", destroySocket);
-    socket.once("close", this.onClose);
-  }
-
-  private onData(chunk: Buffer): void {
-    let request: HttpRequest | null;
-    try {
-      request = this.parser!.push(chunk);
-    } catch (err) {
-      this.socket.off("data", this.onData);
-      this.server.rejectHandshake(this.socket, err);
-      return;
-    }
-    if (request === null) return;
-    this.socket.off("data", this.onData);
-    this.socket.pause();
-    void this.server.upgrade(this, request, this.parser!.rest);
-  }
-
-  private onClose(): void {
-    this.detach();
-  }
-
-  /** Stop handling the socket as a pending handshake (it is open, refused or closed). */
-  detach(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.parser = null;
-    this.server.pendingSockets.delete(this.socket);
-    this.socket.off("data", this.onData);
-    this.socket.off("error", destroySocket);
-    this.socket.off("close", this.onClose);
-  }
-}
-
 function noop(): void {}
 
-function destroySocket(this: net.Socket): void {
-  this.destroy();
+/** The pathname of a request, for log lines (no query string: it may carry a token). */
+function pathOf(request: HttpRequest | null): string | undefined {
+  if (request === null) return undefined;
+  const q = request.path.indexOf("?");
+  return q === -1 ? request.path : request.path.slice(0, q);
 }
 
 /** True when the request target's pathname (before any `?`) is exactly `path`. */

@@ -35,7 +35,7 @@ describe("connect() options", () => {
 
   it("signal, socketPath, transport; and only one way to reach the server", async () => {
     expect(await reject({ signal: { aborted: false } })).toMatch(/options\.signal must be an AbortSignal/);
-    expect(await reject({ socketPath: "" })).toMatch(/options\.socketPath must be the path of a Unix domain socket/);
+    expect(await reject({ socketPath: "" })).toMatch(/options\.socketPath must be a Unix socket path/);
     expect(await reject({ transport: "tcp" })).toMatch(/options\.transport must be a function/);
     expect(await reject({ socketPath: "/x.sock", transport: async () => new net.Socket() })).toMatch(
       /options\.socketPath and options\.transport cannot be used together/,

@@ -17,7 +17,8 @@ describe("examples/exception-handling.js", () => {
     expect(out).toContain('send() after close: ConnectionClosedOK closeCode=1000 closeReason="done here"');
     expect(out).toContain("/goodbye: the loop ended (code 1000)");
     expect(out).toContain('/crash: the loop threw ConnectionClosedError closeCode=1011 closeReason="internal error"');
-    expect(out).toContain("server log: wavesock: connection handler failed: the database is on fire");
+    // The connection's context (id, peer, pathname) comes first on a connection's log line.
+    expect(out).toMatch(/server log: wavesock \[[0-9a-f-]{36} 127\.0\.0\.1 \/crash\]: connection handler failed: the database is on fire/);
     expect(out.trimEnd().endsWith("done")).toBe(true);
     expect(example.stderr).toBe("");
   });

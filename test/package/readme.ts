@@ -41,6 +41,18 @@ export const DECLARED: Readonly<Record<string, string>> = {
   log: "Pick<Console, \"info\" | \"warn\">",
   metrics: "{ increment(name: string): void }",
   envelope: `NonNullable<import("wavesock").TopicOptions["envelope"]>`,
+  // docs/auth.md, docs/routing.md, docs/servers.md, docs/observability.md
+  server: `import("wavesock").Server`,
+  userOf: "(token: string | null) => string | undefined",
+  timeout: "(ms: number) => Promise<never>",
+  lobby: `import("wavesock").Handler`,
+  room: `(ws: import("wavesock").Connection, match: { params: { room: string } }) => Promise<void>`,
+  admin: `import("wavesock").Handler`,
+  healthCheck: `NonNullable<import("wavesock").ServerOptions["processRequest"]>`,
+  credentials: "Record<string, string>",
+  sendFile: `(ws: import("wavesock").Connection, path: string) => Promise<void>`,
+  mayEnter: `(request: import("wavesock").HttpRequest, room: string) => boolean`,
+  net: `typeof import("node:net")`,
 };
 
 /** One ```ts block of a Markdown text. */

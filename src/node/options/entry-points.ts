@@ -16,7 +16,8 @@ import { compileOrigins, type OriginPolicy } from "../../handshake/server.js";
 import type { BroadcastOptions } from "../broadcast.js";
 import type { ConnectOptions } from "../client.js";
 import type { ConnectionOptions } from "../connection.js";
-import type { ServerOptions } from "../server.js";
+import type { ServeForeverOptions } from "../serve-forever.js";
+import type { ServerOptions } from "../server-options.js";
 import {
   boolean,
   describeValue,
@@ -127,15 +128,25 @@ const origins: Check = (value, path, ctx) => {
   }
 };
 
-/** Where failures are reported: null, or an object with an `error` method. */
+/** Where failures are reported: null, or an object with an `error` method (console, pino...); the other levels, if there, must be methods. */
 const logger: Check = (value, path, ctx) => {
+  const expected = "a logger with an error(...) method (console, or a pino-style logger with child()), or null to log nothing";
   if (value === null) return;
-  if (typeof value !== "object" || typeof (value as { error?: unknown }).error !== "function") {
-    invalid(ctx, path, "an object with an error(...) method (like console), or null to log nothing", value);
+  if (typeof value !== "object" || typeof (value as { error?: unknown }).error !== "function") invalid(ctx, path, expected, value);
+  for (const level of ["warn", "info", "debug", "child"]) {
+    const method = (value as Record<string, unknown>)[level];
+    if (method !== undefined && typeof method !== "function") invalid(ctx, `${path}.${level}`, "a function (or absent)", method);
   }
 };
 
 const port = integer(0, 65535);
+
+/** `socketPath`: a Unix socket path (Linux: at most 107 bytes; "\0..." for an abstract socket). */
+const socketPath: Check = (value, path, ctx) => {
+  const expected = 'a Unix socket path such as "/run/app.sock" (at most 107 bytes)';
+  if (typeof value !== "string") invalid(ctx, path, expected, value);
+  if (value === "" || value.includes("\0", 1) || Buffer.byteLength(value) > 107) invalid(ctx, path, expected, value, true);
+};
 
 /** `path`: the pathname an attached server takes, exactly. */
 const pathOption: Check = (value, path, ctx) => {
@@ -211,13 +222,6 @@ const signal: Check = (value, path, ctx) => {
   if (!(value instanceof AbortSignal)) invalid(ctx, path, "an AbortSignal (from an AbortController, or AbortSignal.timeout(ms))", value);
 };
 
-/** `socketPath`: the file system path of a Unix socket. */
-const socketPath: Check = (value, path, ctx) => {
-  const expected = 'the path of a Unix domain socket (e.g. "/run/app.sock")';
-  if (typeof value !== "string") invalid(ctx, path, expected, value);
-  if (value === "" || value.includes("\0")) invalid(ctx, path, expected, value, true);
-};
-
 /** `writeLowWaterMark` must not be above the (given or default) `writeHighWaterMark`. */
 function crossConnection(options: Record<string, unknown>, ctx: CheckContext): void {
   const low = options["writeLowWaterMark"];
@@ -251,6 +255,7 @@ export const SERVER_OPTIONS: Schema<ServerOptions> = {
   ...CONNECTION_OPTIONS,
   host: string(true),
   port,
+  socketPath,
   tls: object("TLS options (key, cert... as for tls.createServer)", "a plain ws:// server"),
   path: pathOption,
   shouldHandle: func("(request: IncomingMessage) => boolean"),
@@ -290,12 +295,24 @@ export const SERVE_OPTIONS: Schema<ServerOptions> = {
   shouldHandle: notHere("serve() answers every request; answer the ones you don't want in processRequest"),
 };
 
+/** `host` / `port` name a TCP endpoint: not with `socketPath`. */
+function crossServe(options: Record<string, unknown>, ctx: CheckContext): void {
+  crossConnection(options, ctx);
+  if (options["socketPath"] === undefined) return;
+  for (const name of ["host", "port"]) {
+    if (options[name] !== undefined) {
+      throw argumentError("WS_ERR_INVALID_OPTION", `${ctx.where}: options.socketPath and options.${name} do not go together: a server listens on a Unix socket or on TCP`);
+    }
+  }
+}
+
 /** `attach()` options: the HTTP server listens, so `host`, `port` and `tls` are its business. */
 export const ATTACH_OPTIONS: Schema<ServerOptions> = {
   ...SERVER_OPTIONS,
   host: notHere("the HTTP server listens; pass the host to httpServer.listen()"),
   port: notHere("the HTTP server listens; pass the port to httpServer.listen()"),
   tls: notHere("attach to an https.Server for wss://"),
+  socketPath: notHere("the HTTP server listens; pass the path to httpServer.listen(path)"),
 };
 
 /** `connect()` options. */
@@ -354,11 +371,12 @@ export function crossConnect(options: Record<string, unknown>, ctx: CheckContext
   }
 }
 
+const SERVE_EXTRAS: ValidateExtras = { aliases: SERVER_ALIASES, cross: crossServe };
 const CONNECT_EXTRAS: ValidateExtras = { aliases: CONNECT_ALIASES, cross: crossConnect };
 
 /** Check the options of `serve()`. */
 export function validateServeOptions(options: unknown): void {
-  validateOptions("serve()", options, SERVE_OPTIONS, SERVER_EXTRAS);
+  validateOptions("serve()", options, SERVE_OPTIONS, SERVE_EXTRAS);
 }
 
 /** Check the options of `attach()`. */
@@ -379,6 +397,22 @@ export function validateBroadcastOptions(options: unknown): void {
 /** Check the options of `send()` (only when some are given: it runs per message). */
 export function validateSendOptions(options: unknown): void {
   validateOptions("send()", options, BROADCAST_OPTIONS);
+}
+
+const SIGNALS: Check = (value, path, ctx) => {
+  const expected = 'an array of signal names such as ["SIGINT", "SIGTERM"] ([] for none)';
+  if (!Array.isArray(value)) invalid(ctx, path, expected, value);
+  value.forEach((s: unknown, i) => {
+    if (typeof s !== "string" || !/^SIG[A-Z0-9]+$/.test(s)) invalid(ctx, `${path}[${i}]`, 'a signal name such as "SIGTERM"', s, typeof s === "string");
+  });
+};
+
+/** `server.serveForever()` options. */
+export const SERVE_FOREVER_OPTIONS: Schema<ServeForeverOptions> = { signals: SIGNALS };
+
+/** Check the options of `server.serveForever()`. */
+export function validateServeForeverOptions(options: unknown): void {
+  validateOptions("server.serveForever()", options, SERVE_FOREVER_OPTIONS);
 }
 
 /** Check that a connection handler is a function. */
