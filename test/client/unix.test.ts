@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { InvalidURI, attach, connect, processException, type HttpRequest } from "../../src/index.js";
+import { InvalidURI, attach, connect, processException, serve, type HttpRequest } from "../../src/index.js";
 import { parseUnixURI } from "../../src/client/unix.js";
 import { runs } from "../interop/collect.js";
 import { selfSignedCert } from "../node/helpers.js";
@@ -59,6 +59,27 @@ describe("parseUnixURI", () => {
 });
 
 describe("connect() over a Unix socket", () => {
+  it("ws+unix: against serve({ socketPath }) — Python's unix_connect to unix_serve", async () => {
+    const path = socketFile();
+    const seen: string[] = [];
+    const server = await serve(
+      async (ws) => {
+        seen.push(ws.request.path);
+        for await (const m of ws) await ws.send(m);
+      },
+      { socketPath: path, logger: null },
+    );
+    try {
+      const ws = await connect(`ws+unix://${path}:/chat?x=1`);
+      await ws.send("over the socket");
+      expect(await ws.recv()).toBe("over the socket");
+      await ws.close();
+      expect(seen).toEqual(["/chat?x=1"]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("ws+unix:///path/to.sock:/chat reaches the server listening there, with Host: localhost", async () => {
     const path = socketFile();
     const server = await unixServer(path);
