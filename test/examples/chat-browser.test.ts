@@ -25,9 +25,12 @@ let consoleErrors: string[] = [];
  * A TCP relay between the browser and the server whose `cut()` drops the
  * browser's side of every connection and keeps the server's side open: the
  * page sees its connection fail while the server still holds it, as when a
- * laptop loses its network.
+ * laptop loses its network. While `blocked`, new connections are dropped at
+ * once (the network is still down).
  */
 class Relay {
+  blocked = false;
+
   private constructor(
     private readonly server: net.Server,
     private readonly pairs: Set<[net.Socket, net.Socket]>,
@@ -37,7 +40,13 @@ class Relay {
   static async start(port: number): Promise<Relay> {
     const pairs = new Set<[net.Socket, net.Socket]>();
     const all = new Set<net.Socket>();
+    // eslint-disable-next-line prefer-const
+    let relay: Relay;
     const server = net.createServer((browserSide) => {
+      if (relay.blocked) {
+        browserSide.destroy();
+        return;
+      }
       const serverSide = net.connect(port, "127.0.0.1");
       const pair: [net.Socket, net.Socket] = [browserSide, serverSide];
       pairs.add(pair);
@@ -52,7 +61,8 @@ class Relay {
       serverSide.pipe(browserSide);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return new Relay(server, pairs, all);
+    relay = new Relay(server, pairs, all);
+    return relay;
   }
 
   get port(): number {
@@ -308,6 +318,48 @@ describe("examples/chat in headless Chromium", () => {
     expect(after).toMatchObject({ type: "message", name: "fay", text: "after the cut", from: before["from"] });
     expect(await page.locator("#messages li.system", { hasText: /Welcome|fay joined|fay left/ }).count()).toBe(2);
     expect(example.stdout).not.toContain("fay left");
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a page whose connection dropped gets what was said meanwhile: in order, once, before anything new, and the marker says how many", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    relay = await Relay.start(port);
+    const b = await launch();
+    const page = await openChat(b, relay.port);
+    await join(page, "hal");
+    const node = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(node);
+    await node.send(JSON.stringify({ type: "join", name: "node" }));
+    await recvJSONUntil(node, (m) => m["event"] === "join" && m["name"] === "node");
+    await say(page, "before the drop");
+    await shown(page, "before the drop");
+
+    // The network goes away and stays away while node says three things.
+    relay.blocked = true;
+    relay.cut();
+    const gap = page.locator("#messages li.gap");
+    await gap.waitFor({ timeout: 10_000 });
+    for (const text of ["missed 1", "missed 2", "missed 3"]) await node.send(JSON.stringify({ type: "message", text }));
+    await recvJSONUntil(node, (m) => m["text"] === "missed 3");
+    expect(await page.locator("#messages li.message", { hasText: "missed" }).count()).toBe(0);
+
+    relay.blocked = false;
+    await expect.poll(() => gap.textContent(), { timeout: 30_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+ — 3 missed messages restored$/);
+    await example.waitFor(/hal is back \(2 online\)/);
+    await node.send(JSON.stringify({ type: "message", text: "after the drop" }));
+    await shown(page, "after the drop");
+
+    // After the marker: exactly the three, in order, then the new one; each once, none marked "mine".
+    const transcript = await page.locator("#messages li").evaluateAll((items) => items.map((li) => ({ kind: li.className, text: li.querySelector(".text")?.textContent ?? li.textContent })));
+    const at = transcript.findIndex((line) => line.kind === "gap");
+    expect(transcript.slice(at + 1)).toEqual([
+      { kind: "message", text: "missed 1" },
+      { kind: "message", text: "missed 2" },
+      { kind: "message", text: "missed 3" },
+      { kind: "message", text: "after the drop" },
+    ]);
+    expect(transcript.slice(0, at).map((line) => line.text)).toContain("before the drop");
+    expect(example.stdout).not.toContain("hal left");
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
 

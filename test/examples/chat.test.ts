@@ -259,6 +259,102 @@ describe("examples/chat/server.js: the room", () => {
   });
 });
 
+describe("examples/chat/server.js: coming back after a drop", () => {
+  /** Say `texts` as `ws`, and wait until `listener` heard the last one. */
+  async function sayAll(ws: Connection, listener: Connection, texts: string[]): Promise<RoomMessage[]> {
+    for (const text of texts) await ws.send(JSON.stringify({ type: "message", text }));
+    const heard: RoomMessage[] = [];
+    await next(listener, (m) => {
+      if (m.type === "message" && texts.includes(m.text!)) heard.push(m);
+      return m.text === texts.at(-1);
+    });
+    return heard;
+  }
+
+  /** Everything up to and including the `resumed` reply. */
+  async function untilResumed(ws: Connection): Promise<{ before: RoomMessage[]; resumed: RoomMessage }> {
+    const before: RoomMessage[] = [];
+    const resumed = await next(ws, (m) => {
+      if (m.type === "resumed") return true;
+      before.push(m);
+      return false;
+    });
+    return { before, resumed };
+  }
+
+  it("a page that takes its seat back with the id it saw last gets exactly what it missed, in order, then the new", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const ivy = await member(port, "ivy");
+    const jon = await member(port, "jon");
+    const [seen] = await sayAll(jon.ws, ivy.ws, ["seen by ivy"]);
+    // ivy's connection goes quiet (the server still holds it), and jon goes on.
+    const missed = await sayAll(jon.ws, jon.ws, ["one", "two", "three"]);
+
+    const back = await open(port);
+    await back.send(JSON.stringify({ type: "join", name: "ivy", token: ivy.joined.token, since: seen!.id }));
+    const joined = await recvJSON(back);
+    expect(joined).toMatchObject({ type: "joined", rejoined: true, member: ivy.joined.member, lastId: seen!.id });
+    const { before, resumed } = await untilResumed(back);
+    expect(before).toEqual(missed);
+    expect(resumed).toMatchObject({ type: "resumed", replayed: 3, complete: true });
+    await ivy.ws.closed;
+    expect(ivy.ws.closeCode).toBe(4000);
+    // Then live, from where the replay ended.
+    const [now] = await sayAll(jon.ws, back, ["four"]);
+    expect(compareIds(now!.id!, missed.at(-1)!.id!)).toBeGreaterThan(0);
+  });
+
+  it("a page whose seat is gone comes back as a new seat and still gets what it missed (its own leave included)", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const kim = await member(port, "kim");
+    const lee = await member(port, "lee");
+    const [seen] = await sayAll(lee.ws, kim.ws, ["hello kim"]);
+    await kim.ws.close();
+    await next(lee.ws, (m) => m.event === "leave" && m.name === "kim");
+    const missed = await sayAll(lee.ws, lee.ws, ["kim?", "gone"]);
+
+    const back = await open(port);
+    await back.send(JSON.stringify({ type: "join", name: "kim", token: kim.joined.token, since: seen!.id }));
+    const joined = await recvJSON(back);
+    expect(joined).toMatchObject({ type: "joined", rejoined: false, name: "kim" });
+    expect(joined.member).not.toBe(kim.joined.member);
+    const { before, resumed } = await untilResumed(back);
+    expect(before.map((m) => m.text)).toEqual(["kim left", "kim?", "gone"]);
+    expect(before.slice(1)).toEqual(missed);
+    expect(resumed).toMatchObject({ replayed: 3, complete: true });
+    // Its new join comes after, to everyone.
+    expect(await recvJSON(back)).toMatchObject({ event: "join", from: joined.member });
+    expect(await next(lee.ws, (m) => m.event === "join")).toMatchObject({ from: joined.member, name: "kim" });
+  });
+
+  it("says when the history can't tell: an id it no longer holds, or none", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const max = await member(port, "max");
+    await sayAll(max.ws, max.ws, ["something"]);
+
+    // An id from before this server's history (another run, or too old): everything kept is sent, and it may not be all.
+    const old = await open(port);
+    await old.send(JSON.stringify({ type: "join", name: "ned", since: "1000-0" }));
+    expect(await recvJSON(old)).toMatchObject({ type: "joined", lastId: "1000-0" });
+    const fromOld = await untilResumed(old);
+    expect(fromOld.before.map((m) => m.text)).toEqual(["max joined", "something"]);
+    expect(fromOld.resumed).toMatchObject({ replayed: 2, complete: false });
+
+    // Coming back without an id (nothing seen): nothing to replay, and it can't be sure nothing is missing.
+    const none = await open(port);
+    await none.send(JSON.stringify({ type: "join", name: "olga", since: null }));
+    const joined = await recvJSON(none);
+    expect(joined.lastId).toMatch(/^\d+-\d+$/);
+    expect(await untilResumed(none)).toMatchObject({ before: [], resumed: { replayed: 0, complete: false } });
+
+    // Not an id: treated as none.
+    const junk = await open(port);
+    await junk.send(JSON.stringify({ type: "join", name: "pia", since: "yesterday" }));
+    expect(await recvJSON(junk)).toMatchObject({ type: "joined", name: "pia" });
+    expect((await untilResumed(junk)).resumed).toMatchObject({ replayed: 0, complete: false });
+  });
+});
+
 describe("examples/chat/server.js: slow members", () => {
   it("logs nothing about slow members when people leave or the server shuts down", async () => {
     const { example, port } = await Example.server("chat/server.js");
