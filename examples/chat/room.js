@@ -425,6 +425,8 @@ export function chatRoom(config) {
     async start(s) {
       server = s;
       await seats.start({
+        instance,
+        held: () => Array.from(members.values(), (seat) => /** @type {[string, SeatRecord]} */ ([seat.key, seat.record])),
         evict(owner) {
           const ws = connections.get(owner);
           if (ws === undefined) return;

@@ -49,6 +49,8 @@
 /**
  * What the room gives a registry.
  * @typedef {object} RegistryHooks
+ * @property {string} instance  this server's part of the owner strings
+ * @property {() => [string, SeatRecord][]} held  the seats this server's connections hold now, by name key
  * @property {(owner: string) => void} evict
  *   drop this instance's connection `owner`, if it still has it
  * @property {(records: SeatRecord[]) => void} gone
