@@ -1,12 +1,14 @@
 /**
  * The chat demo in a real browser: headless Chromium, driven with
- * playwright-core, talking to examples/chat/server.js.
+ * playwright-core, talking to examples/chat/server.js — and, at the end, to
+ * the same room on worker processes over Redis (examples/chat-cluster).
  */
 import { existsSync } from "node:fs";
 import net from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type Connection } from "../../src/index.js";
+import { haveRedis } from "../pubsub/redis.js";
 import { Example, closeQuietly, killAll, recvJSONUntil } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -86,10 +88,14 @@ class Relay {
   }
 }
 let relay: Relay | undefined;
+/** A running examples/chat-cluster: stopped with SIGTERM, so that its primary stops the redis-server it started. */
+let cluster: Example | undefined;
 
 afterEach(async () => {
   await relay?.close();
   relay = undefined;
+  await cluster?.stop("SIGTERM").catch(() => undefined);
+  cluster = undefined;
   await Promise.all(clients.splice(0).map(closeQuietly));
   // Every page lives in its own context: closing the contexts closes the pages.
   await Promise.all((browser?.contexts() ?? []).map((c) => c.close()));
@@ -464,4 +470,75 @@ describe("examples/chat in headless Chromium", () => {
     expect(await page.locator("#messages li.system", { hasText: "erin joined" }).count()).toBe(1);
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium || !haveRedis)(
+    "the cluster: pages on two workers; one drops while the other says three things, and gets exactly those back wherever it reconnects",
+    async () => {
+      const example = (cluster = Example.start("chat-cluster/main.js", { WORKERS: "2" }));
+      const port = Number((await example.waitFor(/listening on \w+:\/\/\S+?:(\d+)/, 30_000))[1]);
+      relay = await Relay.start(port);
+      const b = await launch();
+      /** Join, and say which worker the welcome names. */
+      const joinOn = async (page: Page, name: string) => {
+        await join(page, name);
+        const welcome = await page.locator("#messages li.system", { hasText: `Welcome, ${name}!` }).textContent();
+        return /You are on (worker \d)\./.exec(welcome ?? "")![1]!;
+      };
+      const hal = await openChat(b, relay.port);
+      const halWorker = await joinOn(hal, "hal");
+      // A second page, on the other worker (the primary spreads connections: open until one lands there).
+      let bea: { page: Page; name: string } | undefined;
+      for (let i = 1; i <= 20 && bea === undefined; i++) {
+        const page = await openChat(b, port);
+        const name = `bea${i}`;
+        if ((await joinOn(page, name)) !== halWorker) bea = { page, name };
+        else {
+          await page.context().close();
+          await hal.locator("#messages li.system", { hasText: `${name} left` }).waitFor({ timeout: 10_000 });
+        }
+      }
+      expect(bea, "no page landed on the other worker").toBeDefined();
+      const { page: other, name } = bea!;
+      // Best effort, to have hal come back on the other worker: the primary hands
+      // connections to the workers in turn, so after one that landed on hal's, the
+      // next (hal's, once the network is back) likely goes to the other.
+      for (let i = 1; i <= 10; i++) {
+        const probe = await connect(`ws://127.0.0.1:${port}/chat`);
+        await probe.send(JSON.stringify({ type: "join", name: `probe${i}` }));
+        const joined = await recvJSONUntil(probe, (m) => m["type"] === "joined");
+        await probe.close();
+        await hal.locator("#messages li.system", { hasText: `probe${i} left` }).waitFor({ timeout: 10_000 });
+        if (joined["server"] === halWorker) break;
+      }
+      await say(other, "before the drop");
+      await shown(hal, "before the drop");
+
+      relay.blocked = true;
+      relay.cut();
+      const gap = hal.locator("#messages li.gap");
+      await gap.waitFor({ timeout: 10_000 });
+      for (const text of ["missed 1", "missed 2", "missed 3"]) await say(other, text);
+      await shown(other, "missed 3");
+
+      relay.blocked = false;
+      await expect.poll(() => gap.textContent(), { timeout: 30_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+ — 3 missed messages restored$/);
+      const back = await example.waitFor(/(worker \d): hal is back \(2 online\)/, 10_000);
+      await say(other, "after the drop");
+      await shown(hal, "after the drop");
+      const transcript = await hal.locator("#messages li").evaluateAll((items) => items.map((li) => ({ kind: li.className, text: li.querySelector(".text")?.textContent ?? li.textContent })));
+      const at = transcript.findIndex((line) => line.kind === "gap");
+      expect(transcript.slice(at + 1)).toEqual([
+        { kind: "message", text: "missed 1" },
+        { kind: "message", text: "missed 2" },
+        { kind: "message", text: "missed 3" },
+        { kind: "message", text: "after the drop" },
+      ]);
+      expect(await (await shown(other, "after the drop")).getAttribute("class")).toBe("message mine");
+      expect(example.stdout).not.toContain("hal left");
+      expect(example.stdout).not.toContain(`${name} left`);
+      console.log(`chat-browser (cluster): hal on ${halWorker}, ${name} on the other, hal came back on ${back[1]}`);
+      expect(pageErrors).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });
