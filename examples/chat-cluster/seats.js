@@ -43,18 +43,36 @@ if not held or cjson.decode(held).owner ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`;
 
-/** KEYS: seats, servers. ARGV: instance, ttl, then name key / seat pairs this server holds. Returns the seats freed. */
+/**
+ * KEYS: seats, servers. ARGV: instance, ttl, then name key / seat pairs this
+ * server holds. Returns the seats freed: those of the servers whose beat ran
+ * out (a server Redis does not know at all — one that has not beaten since
+ * Redis lost its data — is not dead: it will beat).
+ *
+ * This server's seats are put back only when Redis does not know this server
+ * (it lost its data, or took this server for dead): at other times a seat of
+ * ours that is not there was released by a newer connection whose eviction
+ * notice has not reached us yet.
+ */
 const BEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  for i = 3, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-for i = 3, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local dead = {}
+local any = false
+for _, server in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  dead[server] = true
+  any = true
+end
+if not any then return {} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local freed = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  local server = string.match(cjson.decode(all[i + 1]).owner, '^([^/]*)/')
-  if not redis.call('ZSCORE', KEYS[2], server) then
+  if dead[string.match(cjson.decode(all[i + 1]).owner, '^([^/]*)/')] then
     redis.call('HDEL', KEYS[1], all[i])
     table.insert(freed, all[i + 1])
   end

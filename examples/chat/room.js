@@ -54,6 +54,9 @@
  *   an event the history could not keep (a cluster whose Redis is unreachable). `time`:
  *   ISO 8601, UTC.
  *
+ * The history is the room's, and the room is public: any client may ask for
+ * what it holds (with an old `since`).
+ *
  * Names are unique in the room (on every server of a cluster), ignoring case
  * and Unicode normalisation. Messages are cut to 2000 characters and names to
  * 32; control characters are dropped.
@@ -319,9 +322,11 @@ export function chatRoom(config) {
     const anchor = since !== null ? since : await latest();
     const text = rejoined
       ? `Welcome back, ${seat.record.name}!`
-      : others.length > 0
-        ? `Welcome, ${seat.record.name}! Also here: ${others.join(", ")}.`
-        : `Welcome, ${seat.record.name}! You are the first one here.`;
+      : all === null
+        ? `Welcome, ${seat.record.name}!`
+        : others.length > 0
+          ? `Welcome, ${seat.record.name}! Also here: ${others.join(", ")}.`
+          : `Welcome, ${seat.record.name}! You are the first one here.`;
     await reply(ws, {
       type: "joined",
       member: seat.record.member,

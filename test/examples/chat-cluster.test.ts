@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, type Connection } from "../../src/index.js";
-import { haveRedis } from "../pubsub/redis.js";
+import { RedisServer, haveRedis } from "../pubsub/redis.js";
 import { Example, closeQuietly, killAll, recvJSONUntil, withTimeout } from "./helpers.js";
 
 /** Any message from the chat server (the wire format is at the top of examples/chat/room.js). */
@@ -30,19 +30,22 @@ interface RoomMessage {
 
 const clients: Connection[] = [];
 let running: Example | null = null;
+let redis: RedisServer | null = null;
 afterEach(async () => {
   await Promise.all(clients.splice(0).map(closeQuietly));
   // SIGTERM first, even after a failure: the primary stops the redis-server it started (SIGKILL would orphan it).
   await running?.stop("SIGTERM").catch(() => undefined);
   running = null;
   await killAll();
+  await redis?.stop();
+  redis = null;
 });
 
 /** Start the cluster; its port. */
 async function cluster(env: Record<string, string> = {}): Promise<{ example: Example; port: number }> {
   const example = (running = Example.start("chat-cluster/main.js", { WORKERS: "2", ...env }));
   const port = Number((await example.waitFor(/listening on \w+:\/\/\S+?:(\d+)/, 30_000))[1]);
-  expect(example.stdout).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
+  if (env["REDIS_URL"] === undefined) expect(example.stdout).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
   return { example, port };
 }
 
@@ -204,6 +207,39 @@ d("examples/chat-cluster: the chat room as worker processes over Redis", () => {
     // The name is free, and the surviving worker serves everyone.
     const again = await open(port);
     expect(await joinAs(again, { name: bobName })).toMatchObject({ type: "joined", server: ada.joined.server, online: 2 });
+    expect((await example.stop("SIGTERM")).code).toBe(0);
+  }, 90_000);
+
+  it("Redis restarted without persistence: joins are refused while it is away, the seats come back, and the room talks again", async () => {
+    redis = await RedisServer.start();
+    const { example, port } = await cluster({ REDIS_URL: redis.url, SEAT_TTL_MS: "1500" });
+    const connected = () => example.stdout.match(/Redis connected/g)?.length ?? 0;
+    await expect.poll(connected, { timeout: 10_000 }).toBe(2);
+    const ada = await joinedElsewhere(port, null, () => ({ name: "ada" }));
+    let n = 0;
+    const bob = await joinedElsewhere(port, ada.joined.server!, () => ({ name: `bob${++n}` }));
+    await next(ada.ws, (m) => m.event === "join" && m.from === bob.joined.member);
+
+    await redis.kill("SIGKILL");
+    const carl = await open(port);
+    expect(await joinAs(carl, { name: "carl" })).toEqual({ type: "error", code: "unavailable", text: "The room can't seat anyone right now: try again in a moment." });
+    // Members on one worker still hear each other meanwhile; no one is dropped.
+    await ada.ws.send(JSON.stringify({ type: "message", text: "anyone?" }));
+    expect(await next(ada.ws, (m) => m.type === "message")).toMatchObject({ text: "anyone?" });
+    expect(ada.ws.state).toBe("open");
+    expect(bob.ws.state).toBe("open");
+
+    await redis.run(); // same port, empty
+    await expect.poll(connected, { timeout: 20_000 }).toBe(4);
+    // Each worker puts its seats back at its next beat.
+    await expect
+      .poll(async () => (await redis!.command<string[]>(["HKEYS", "wavesock-chat:seats"])).map(String).sort(), { timeout: 10_000 })
+      .toEqual(["ada", bob.joined.name!].sort());
+    const other = await open(port);
+    expect(await joinAs(other, { name: "Ada" })).toMatchObject({ type: "error", code: "name-taken" });
+    expect(await joinAs(carl, { name: "carl" })).toMatchObject({ type: "joined", online: 3 });
+    await bob.ws.send(JSON.stringify({ type: "message", text: "back across workers" }));
+    expect(await next(ada.ws, (m) => m.type === "message" && m.name === bob.joined.name)).toMatchObject({ text: "back across workers" });
     expect((await example.stop("SIGTERM")).code).toBe(0);
   }, 90_000);
 });
