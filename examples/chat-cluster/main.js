@@ -10,9 +10,13 @@
  * Without REDIS_URL, a redis-server of its own is started on a free loopback
  * port (no persistence) and stopped on exit; with it, that Redis is used.
  * The workers are node:cluster workers sharing the port: each new connection
- * goes to one of them, and a message said on any worker reaches everyone in
- * the room on every worker (topics over `redisPubSub`). Open the page in two
- * windows: they are likely served by different workers (the page says which).
+ * goes to one of them. Each runs the chat room of examples/chat (room.js,
+ * the same page) with its topic over `redisPubSub` and its seats in Redis
+ * (worker.js, seats.js): a message said on any worker reaches everyone in the
+ * room on every worker, names are unique in the whole room, and a page that
+ * loses its connection gets what it missed when it comes back, on whichever
+ * worker. Open the page in two windows: they are likely served by different
+ * workers (the welcome says which).
  */
 import cluster from "node:cluster";
 import { spawn } from "node:child_process";

@@ -2,12 +2,15 @@
 // type-checked on its own, against the DOM library, by test/examples/chat-page.test.ts.
 /**
  * The chat page: one WebSocket to /chat on the server that served the page.
- * The wire format is described at the top of server.js.
+ * The wire format is described at the top of room.js.
  *
  * When the connection drops, the page reconnects with a growing delay if
  * that can help (the network, a server restart, a server error) and takes
  * its seat back; when the server refused it (another origin, a message too
  * big, a newer window took the seat) it says why and waits for the user.
+ * Coming back, it sends the id of the last room event it saw, and the server
+ * first sends what was said meanwhile; the marker where the transcript was
+ * interrupted says how much was restored, or that some may be missing.
  */
 
 const path = "/chat";
@@ -59,6 +62,12 @@ let stopped = false;
 /** The transcript's marker for the current disconnection, until we are back. */
 /** @type {HTMLLIElement | null} */
 let gap = null;
+/** The marker of the last disconnection while we wait for the server to say what it restored. */
+/** @type {HTMLLIElement | null} */
+let restoring = null;
+/** The id of the last room event we saw (or where the server said ours start): sent when we come back. */
+/** @type {string | null} */
+let lastId = null;
 
 // --------------------------------------------------------------- connection
 
@@ -201,7 +210,12 @@ function send(message) {
  * @param {string} [token]
  */
 function join(name, token) {
-  joining = send(token === undefined ? { type: "join", name } : { type: "join", name, token });
+  /** @type {Record<string, unknown>} */
+  const message = { type: "join", name };
+  if (token !== undefined) message["token"] = token;
+  // Coming back after a drop: ask for what we missed since the last room event we saw.
+  if (gap !== null || restoring !== null) message["since"] = lastId;
+  joining = send(message);
   updateControls();
 }
 
@@ -217,17 +231,23 @@ reconnectButton.addEventListener("click", () => {
 // ----------------------------------------------------------------- messages
 
 /**
- * @typedef {{ type: "message", id: number, from: string, name: string, text: string, time: string }} ChatMessage
- * @typedef {{ type: "system", id: number, event: "join" | "leave", from: string, name: string, text: string, online: number, time: string }} SystemMessage
- * @typedef {{ type: "joined", member: string, name: string, token: string, online: number, rejoined: boolean, text: string, time: string }} Joined
+ * @typedef {{ type: "message", id?: string, from: string, name: string, text: string, time: string }} ChatMessage
+ * @typedef {{ type: "system", id?: string, event: "join" | "leave", from: string, name: string, text: string, online?: number, time: string }} SystemMessage
+ * @typedef {{ type: "joined", member: string, name: string, token: string, online?: number, lastId: string | null, rejoined: boolean, text: string, time: string }} Joined
+ * @typedef {{ type: "resumed", replayed: number, complete: boolean }} Resumed
  * @typedef {{ type: "error", code: string, text: string }} Refusal
  */
 
-/** @param {ChatMessage | SystemMessage | Joined | Refusal} message */
+/** @param {ChatMessage | SystemMessage | Joined | Resumed | Refusal} message */
 function receive(message) {
+  // Room events carry the id to come back from.
+  if ((message.type === "message" || message.type === "system") && typeof message.id === "string") lastId = message.id;
   switch (message.type) {
     case "joined":
       joined(message);
+      break;
+    case "resumed":
+      resumed(message);
       break;
     case "error":
       refused(message);
@@ -250,12 +270,10 @@ function receive(message) {
 function joined(message) {
   joining = false;
   seat = { member: message.member, name: message.name, token: message.token };
+  if (typeof message.lastId === "string") lastId = message.lastId;
   joinError.hidden = true;
-  showOnline(message.online);
-  if (gap !== null) {
-    gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
-    gap = null;
-  }
+  if (typeof message.online === "number") showOnline(message.online);
+  reconnected();
   // Back in the room as a new seat (the old one was gone): the server
   // announces the join to everyone, us included, right after this reply.
   quietJoin = welcomed && !message.rejoined;
@@ -281,10 +299,7 @@ function refused(message) {
     if (seat !== null) nameInput.value = seat.name;
     seat = null;
     welcomed = false;
-    if (gap !== null) {
-      gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
-      gap = null;
-    }
+    reconnected();
     joinError.textContent = message.text;
     joinError.hidden = false;
     updateControls();
@@ -292,6 +307,33 @@ function refused(message) {
     return;
   }
   addSystemMessage(message.text, new Date().toISOString());
+}
+
+/** Back on a connection: close the marker of the disconnection; it waits for what the server restores. */
+function reconnected() {
+  if (gap === null) return;
+  gap.textContent = `${gap.textContent} — reconnected at ${clock(new Date())}`;
+  restoring = gap;
+  gap = null;
+}
+
+/**
+ * The server sent what we missed (just before this): say so on the marker.
+ * @param {Resumed} message
+ */
+function resumed(message) {
+  const marker = restoring;
+  restoring = null;
+  if (marker === null) return;
+  const n = message.replayed === 1 ? "1 missed message" : `${message.replayed} missed messages`;
+  const what = message.complete
+    ? message.replayed === 0
+      ? "nothing missed"
+      : `${n} restored`
+    : message.replayed === 0
+      ? "history incomplete: some messages may be missing"
+      : `${n} restored, but the history was incomplete: earlier ones may be missing`;
+  marker.textContent = `${marker.textContent} — ${what}`;
 }
 
 /** @param {number} n */

@@ -1,12 +1,14 @@
 /**
  * The chat demo in a real browser: headless Chromium, driven with
- * playwright-core, talking to examples/chat/server.js.
+ * playwright-core, talking to examples/chat/server.js — and, at the end, to
+ * the same room on worker processes over Redis (examples/chat-cluster).
  */
 import { existsSync } from "node:fs";
 import net from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type Connection } from "../../src/index.js";
+import { haveRedis } from "../pubsub/redis.js";
 import { Example, closeQuietly, killAll, recvJSONUntil } from "./helpers.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -25,9 +27,12 @@ let consoleErrors: string[] = [];
  * A TCP relay between the browser and the server whose `cut()` drops the
  * browser's side of every connection and keeps the server's side open: the
  * page sees its connection fail while the server still holds it, as when a
- * laptop loses its network.
+ * laptop loses its network. While `blocked`, new connections are dropped at
+ * once (the network is still down).
  */
 class Relay {
+  blocked = false;
+
   private constructor(
     private readonly server: net.Server,
     private readonly pairs: Set<[net.Socket, net.Socket]>,
@@ -37,7 +42,13 @@ class Relay {
   static async start(port: number): Promise<Relay> {
     const pairs = new Set<[net.Socket, net.Socket]>();
     const all = new Set<net.Socket>();
+    // eslint-disable-next-line prefer-const
+    let relay: Relay;
     const server = net.createServer((browserSide) => {
+      if (relay.blocked) {
+        browserSide.destroy();
+        return;
+      }
       const serverSide = net.connect(port, "127.0.0.1");
       const pair: [net.Socket, net.Socket] = [browserSide, serverSide];
       pairs.add(pair);
@@ -52,7 +63,8 @@ class Relay {
       serverSide.pipe(browserSide);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return new Relay(server, pairs, all);
+    relay = new Relay(server, pairs, all);
+    return relay;
   }
 
   get port(): number {
@@ -76,10 +88,14 @@ class Relay {
   }
 }
 let relay: Relay | undefined;
+/** A running examples/chat-cluster: stopped with SIGTERM, so that its primary stops the redis-server it started. */
+let cluster: Example | undefined;
 
 afterEach(async () => {
   await relay?.close();
   relay = undefined;
+  await cluster?.stop("SIGTERM").catch(() => undefined);
+  cluster = undefined;
   await Promise.all(clients.splice(0).map(closeQuietly));
   // Every page lives in its own context: closing the contexts closes the pages.
   await Promise.all((browser?.contexts() ?? []).map((c) => c.close()));
@@ -259,7 +275,10 @@ describe("examples/chat in headless Chromium", () => {
     await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
     await expect.poll(() => online(page), { timeout: 10_000 }).toBe("1 online");
     await second.example.waitFor(/carol joined \(1 online\)/);
-    await expect.poll(() => gap.textContent(), { timeout: 10_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+$/);
+    // The new server's history (in memory) does not reach back to the last message the page saw: the marker says so.
+    await expect
+      .poll(() => gap.textContent(), { timeout: 10_000 })
+      .toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+ — history incomplete: some messages may be missing$/);
 
     const node = await connect(`ws://127.0.0.1:${port}/chat`);
     clients.push(node);
@@ -297,7 +316,7 @@ describe("examples/chat in headless Chromium", () => {
     // The page comes back (through the relay) while the server still holds
     // the old connection under fay's name: the token takes the seat back.
     await example.waitFor(/fay is back \(2 online\)/, 30_000);
-    await expect.poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 }).toMatch(/ — reconnected at [^—]+$/);
+    await expect.poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 }).toMatch(/ — reconnected at [^—]+ — nothing missed$/);
     await say(page, "after the cut");
     expect(await (await shown(page, "after the cut")).getAttribute("class")).toBe("message mine");
     // The room saw no one leave or join: the next thing it hears is fay, with the same identity.
@@ -305,6 +324,48 @@ describe("examples/chat in headless Chromium", () => {
     expect(after).toMatchObject({ type: "message", name: "fay", text: "after the cut", from: before["from"] });
     expect(await page.locator("#messages li.system", { hasText: /Welcome|fay joined|fay left/ }).count()).toBe(2);
     expect(example.stdout).not.toContain("fay left");
+    expect(pageErrors).toEqual([]);
+  }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium)("a page whose connection dropped gets what was said meanwhile: in order, once, before anything new, and the marker says how many", async () => {
+    const { example, port } = await Example.server("chat/server.js");
+    relay = await Relay.start(port);
+    const b = await launch();
+    const page = await openChat(b, relay.port);
+    await join(page, "hal");
+    const node = await connect(`ws://127.0.0.1:${port}/chat`);
+    clients.push(node);
+    await node.send(JSON.stringify({ type: "join", name: "node" }));
+    await recvJSONUntil(node, (m) => m["event"] === "join" && m["name"] === "node");
+    await say(page, "before the drop");
+    await shown(page, "before the drop");
+
+    // The network goes away and stays away while node says three things.
+    relay.blocked = true;
+    relay.cut();
+    const gap = page.locator("#messages li.gap");
+    await gap.waitFor({ timeout: 10_000 });
+    for (const text of ["missed 1", "missed 2", "missed 3"]) await node.send(JSON.stringify({ type: "message", text }));
+    await recvJSONUntil(node, (m) => m["text"] === "missed 3");
+    expect(await page.locator("#messages li.message", { hasText: "missed" }).count()).toBe(0);
+
+    relay.blocked = false;
+    await expect.poll(() => gap.textContent(), { timeout: 30_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+ — 3 missed messages restored$/);
+    await example.waitFor(/hal is back \(2 online\)/);
+    await node.send(JSON.stringify({ type: "message", text: "after the drop" }));
+    await shown(page, "after the drop");
+
+    // After the marker: exactly the three, in order, then the new one; each once, none marked "mine".
+    const transcript = await page.locator("#messages li").evaluateAll((items) => items.map((li) => ({ kind: li.className, text: li.querySelector(".text")?.textContent ?? li.textContent })));
+    const at = transcript.findIndex((line) => line.kind === "gap");
+    expect(transcript.slice(at + 1)).toEqual([
+      { kind: "message", text: "missed 1" },
+      { kind: "message", text: "missed 2" },
+      { kind: "message", text: "missed 3" },
+      { kind: "message", text: "after the drop" },
+    ]);
+    expect(transcript.slice(0, at).map((line) => line.text)).toContain("before the drop");
+    expect(example.stdout).not.toContain("hal left");
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
 
@@ -397,7 +458,11 @@ describe("examples/chat in headless Chromium", () => {
 
     await page.getByRole("button", { name: "Reconnect" }).click();
     await page.locator('#connection[data-state="open"]').waitFor({ timeout: 10_000 });
-    await expect.poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 }).toMatch(/ — reconnected at [^—]+$/);
+    // What the room saw meanwhile — erin's own leave, when the server closed her connection — comes back first.
+    await expect
+      .poll(() => page.locator("#messages li.gap").textContent(), { timeout: 10_000 })
+      .toMatch(/ — reconnected at [^—]+ — 1 missed message restored$/);
+    expect(await page.locator("#messages li.system").last().textContent()).toMatch(/^erin left/);
     expect(await page.locator("#message-form").isVisible()).toBe(true);
     await say(page, "smaller now");
     expect(await (await shown(page, "smaller now")).getAttribute("class")).toBe("message mine");
@@ -405,4 +470,75 @@ describe("examples/chat in headless Chromium", () => {
     expect(await page.locator("#messages li.system", { hasText: "erin joined" }).count()).toBe(1);
     expect(pageErrors).toEqual([]);
   }, BROWSER_TEST_TIMEOUT);
+
+  it.skipIf(!haveChromium || !haveRedis)(
+    "the cluster: pages on two workers; one drops while the other says three things, and gets exactly those back wherever it reconnects",
+    async () => {
+      const example = (cluster = Example.start("chat-cluster/main.js", { WORKERS: "2" }));
+      const port = Number((await example.waitFor(/listening on \w+:\/\/\S+?:(\d+)/, 30_000))[1]);
+      relay = await Relay.start(port);
+      const b = await launch();
+      /** Join, and say which worker the welcome names. */
+      const joinOn = async (page: Page, name: string) => {
+        await join(page, name);
+        const welcome = await page.locator("#messages li.system", { hasText: `Welcome, ${name}!` }).textContent();
+        return /You are on (worker \d)\./.exec(welcome ?? "")![1]!;
+      };
+      const hal = await openChat(b, relay.port);
+      const halWorker = await joinOn(hal, "hal");
+      // A second page, on the other worker (the primary spreads connections: open until one lands there).
+      let bea: { page: Page; name: string } | undefined;
+      for (let i = 1; i <= 20 && bea === undefined; i++) {
+        const page = await openChat(b, port);
+        const name = `bea${i}`;
+        if ((await joinOn(page, name)) !== halWorker) bea = { page, name };
+        else {
+          await page.context().close();
+          await hal.locator("#messages li.system", { hasText: `${name} left` }).waitFor({ timeout: 10_000 });
+        }
+      }
+      expect(bea, "no page landed on the other worker").toBeDefined();
+      const { page: other, name } = bea!;
+      // Best effort, to have hal come back on the other worker: the primary hands
+      // connections to the workers in turn, so after one that landed on hal's, the
+      // next (hal's, once the network is back) likely goes to the other.
+      for (let i = 1; i <= 10; i++) {
+        const probe = await connect(`ws://127.0.0.1:${port}/chat`);
+        await probe.send(JSON.stringify({ type: "join", name: `probe${i}` }));
+        const joined = await recvJSONUntil(probe, (m) => m["type"] === "joined");
+        await probe.close();
+        await hal.locator("#messages li.system", { hasText: `probe${i} left` }).waitFor({ timeout: 10_000 });
+        if (joined["server"] === halWorker) break;
+      }
+      await say(other, "before the drop");
+      await shown(hal, "before the drop");
+
+      relay.blocked = true;
+      relay.cut();
+      const gap = hal.locator("#messages li.gap");
+      await gap.waitFor({ timeout: 10_000 });
+      for (const text of ["missed 1", "missed 2", "missed 3"]) await say(other, text);
+      await shown(other, "missed 3");
+
+      relay.blocked = false;
+      await expect.poll(() => gap.textContent(), { timeout: 30_000 }).toMatch(/^Disconnected at [^—]+ — reconnected at [^—]+ — 3 missed messages restored$/);
+      const back = await example.waitFor(/(worker \d): hal is back \(2 online\)/, 10_000);
+      await say(other, "after the drop");
+      await shown(hal, "after the drop");
+      const transcript = await hal.locator("#messages li").evaluateAll((items) => items.map((li) => ({ kind: li.className, text: li.querySelector(".text")?.textContent ?? li.textContent })));
+      const at = transcript.findIndex((line) => line.kind === "gap");
+      expect(transcript.slice(at + 1)).toEqual([
+        { kind: "message", text: "missed 1" },
+        { kind: "message", text: "missed 2" },
+        { kind: "message", text: "missed 3" },
+        { kind: "message", text: "after the drop" },
+      ]);
+      expect(await (await shown(other, "after the drop")).getAttribute("class")).toBe("message mine");
+      expect(example.stdout).not.toContain("hal left");
+      expect(example.stdout).not.toContain(`${name} left`);
+      console.log(`chat-browser (cluster): hal on ${halWorker}, ${name} on the other, hal came back on ${back[1]}`);
+      expect(pageErrors).toEqual([]);
+    },
+    BROWSER_TEST_TIMEOUT,
+  );
 });

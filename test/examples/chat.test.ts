@@ -5,8 +5,8 @@ import { Example, closeQuietly, killAll, recvJSONUntil, withTimeout } from "./he
 
 /** Any message from the chat server (see the wire format at the top of examples/chat/server.js). */
 interface RoomMessage {
-  type: "message" | "system" | "joined" | "error";
-  id?: number;
+  type: "message" | "system" | "joined" | "resumed" | "error";
+  id?: string;
   from?: string;
   member?: string;
   token?: string;
@@ -16,9 +16,11 @@ interface RoomMessage {
   event?: "join" | "leave";
   online?: number;
   members?: string[];
-  epoch?: string;
-  lastId?: number;
+  lastId?: string | null;
   rejoined?: boolean;
+  replayed?: number;
+  complete?: boolean;
+  server?: string;
   time?: string;
 }
 
@@ -32,6 +34,13 @@ async function open(port: number, options: { origin?: string } = {}): Promise<Co
   const ws = await connect(`ws://127.0.0.1:${port}/chat`, options);
   clients.push(ws);
   return ws;
+}
+
+/** Order two history ids ("<milliseconds>-<sequence>"). */
+function compareIds(a: string, b: string): number {
+  const [ma, sa] = a.split("-").map(Number);
+  const [mb, sb] = b.split("-").map(Number);
+  return ma! - mb! || sa! - sb!;
 }
 
 const next = (ws: Connection, accept: (m: RoomMessage) => boolean = () => true) => recvJSONUntil<RoomMessage>(ws, accept);
@@ -142,43 +151,60 @@ describe("examples/chat/server.js: the room", () => {
     expect(await joinAs(alice, " \u0007 ")).toMatchObject({ type: "error", code: "name-empty" });
 
     const aliceJoined = await joinAs(alice, "  alice ");
-    expect(aliceJoined).toMatchObject({ type: "joined", name: "alice", online: 1, members: [], lastId: 0, rejoined: false, text: "Welcome, alice! You are the first one here." });
+    // Nothing said yet: no room event to start from.
+    expect(aliceJoined).toMatchObject({ type: "joined", name: "alice", online: 1, members: [], lastId: null, rejoined: false, text: "Welcome, alice! You are the first one here." });
     expect(aliceJoined.member).toMatch(/^[\w-]{12}$/);
     expect(aliceJoined.token).toMatch(/^[\w-]{24}$/);
-    expect(aliceJoined.epoch).toMatch(/^[\w-]{8}$/);
     expect(aliceJoined.id).toBeUndefined(); // only room events carry ids
-    expect(await recvJSON(alice)).toMatchObject({ type: "system", id: 1, event: "join", from: aliceJoined.member, name: "alice", text: "alice joined", online: 1 });
+    const ids: string[] = [];
+    /** A room event's id: the backplane's history id, each one after the one before. */
+    const idOf = (m: RoomMessage) => {
+      expect(m.id).toMatch(/^\d+-\d+$/);
+      if (ids.length > 0) expect(compareIds(m.id!, ids.at(-1)!)).toBeGreaterThan(0);
+      ids.push(m.id!);
+      return m.id!;
+    };
+    const aliceJoin = await recvJSON(alice);
+    expect(aliceJoin).toMatchObject({ type: "system", event: "join", from: aliceJoined.member, name: "alice", text: "alice joined", online: 1 });
+    idOf(aliceJoin);
     expect(await joinAs(alice, "alice again")).toMatchObject({ type: "error", code: "already-joined" });
 
     const bob = await open(port);
     const bobJoined = await joinAs(bob, "bob\u0007");
-    expect(bobJoined).toMatchObject({ name: "bob", text: "Welcome, bob! Also here: alice.", members: ["alice"], lastId: 1, epoch: aliceJoined.epoch });
+    // bob's room events start after the newest one kept: alice's join.
+    expect(bobJoined).toMatchObject({ name: "bob", text: "Welcome, bob! Also here: alice.", members: ["alice"], lastId: aliceJoin.id });
     expect(bobJoined.member).not.toBe(aliceJoined.member);
-    expect(await recvJSON(alice)).toMatchObject({ id: 2, event: "join", from: bobJoined.member, name: "bob", online: 2 });
-    expect(await recvJSON(bob)).toMatchObject({ id: 2, event: "join" });
+    const bobJoin = await recvJSON(alice);
+    expect(bobJoin).toMatchObject({ event: "join", from: bobJoined.member, name: "bob", online: 2 });
+    idOf(bobJoin);
+    expect(await recvJSON(bob)).toMatchObject({ id: bobJoin.id, event: "join" });
 
     await bob.send(JSON.stringify({ type: "message", text: "hi alice" }));
-    for (const ws of [alice, bob]) {
-      const m = await recvJSON(ws);
-      expect(m).toMatchObject({ type: "message", id: 3, from: bobJoined.member, name: "bob", text: "hi alice" });
+    const hi = [await recvJSON(alice), await recvJSON(bob)];
+    for (const m of hi) {
+      expect(m).toMatchObject({ type: "message", id: hi[0]!.id, from: bobJoined.member, name: "bob", text: "hi alice" });
       expect(Number.isNaN(Date.parse(m.time!))).toBe(false);
     }
+    idOf(hi[0]!);
     await example.waitFor(/bob: hi alice/);
 
     // Empty messages are dropped; long ones are cut.
     await alice.send(JSON.stringify({ type: "message", text: "   " }));
     await alice.send(JSON.stringify({ type: "message", text: "x".repeat(5000) }));
     const long = await recvJSON(bob);
-    expect(long).toMatchObject({ id: 4, from: aliceJoined.member });
+    expect(long).toMatchObject({ from: aliceJoined.member });
     expect(long.text).toHaveLength(2000);
+    idOf(long);
 
     await alice.close();
-    expect(await recvJSON(bob)).toMatchObject({ type: "system", id: 5, event: "leave", from: aliceJoined.member, name: "alice", text: "alice left", online: 1 });
+    const left = await recvJSON(bob);
+    expect(left).toMatchObject({ type: "system", event: "leave", from: aliceJoined.member, name: "alice", text: "alice left", online: 1 });
+    idOf(left);
     await example.waitFor(/alice left \(1 online\)/);
 
     // The name is free again once its holder left.
     const alice2 = await open(port);
-    expect(await joinAs(alice2, "Alice")).toMatchObject({ type: "joined", name: "Alice", lastId: 5 });
+    expect(await joinAs(alice2, "Alice")).toMatchObject({ type: "joined", name: "Alice", lastId: left.id });
 
     expect(await example.stop()).toEqual({ code: 0, signal: null });
     expect(bob.closeCode).toBe(1001);
@@ -230,6 +256,102 @@ describe("examples/chat/server.js: the room", () => {
     await first.ws.close();
     await example.waitFor(/one left/);
     expect(await joinAs(third, "three")).toMatchObject({ type: "joined", online: 2 });
+  });
+});
+
+describe("examples/chat/server.js: coming back after a drop", () => {
+  /** Say `texts` as `ws`, and wait until `listener` heard the last one. */
+  async function sayAll(ws: Connection, listener: Connection, texts: string[]): Promise<RoomMessage[]> {
+    for (const text of texts) await ws.send(JSON.stringify({ type: "message", text }));
+    const heard: RoomMessage[] = [];
+    await next(listener, (m) => {
+      if (m.type === "message" && texts.includes(m.text!)) heard.push(m);
+      return m.text === texts.at(-1);
+    });
+    return heard;
+  }
+
+  /** Everything up to and including the `resumed` reply. */
+  async function untilResumed(ws: Connection): Promise<{ before: RoomMessage[]; resumed: RoomMessage }> {
+    const before: RoomMessage[] = [];
+    const resumed = await next(ws, (m) => {
+      if (m.type === "resumed") return true;
+      before.push(m);
+      return false;
+    });
+    return { before, resumed };
+  }
+
+  it("a page that takes its seat back with the id it saw last gets exactly what it missed, in order, then the new", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const ivy = await member(port, "ivy");
+    const jon = await member(port, "jon");
+    const [seen] = await sayAll(jon.ws, ivy.ws, ["seen by ivy"]);
+    // ivy's connection goes quiet (the server still holds it), and jon goes on.
+    const missed = await sayAll(jon.ws, jon.ws, ["one", "two", "three"]);
+
+    const back = await open(port);
+    await back.send(JSON.stringify({ type: "join", name: "ivy", token: ivy.joined.token, since: seen!.id }));
+    const joined = await recvJSON(back);
+    expect(joined).toMatchObject({ type: "joined", rejoined: true, member: ivy.joined.member, lastId: seen!.id });
+    const { before, resumed } = await untilResumed(back);
+    expect(before).toEqual(missed);
+    expect(resumed).toMatchObject({ type: "resumed", replayed: 3, complete: true });
+    await ivy.ws.closed;
+    expect(ivy.ws.closeCode).toBe(4000);
+    // Then live, from where the replay ended.
+    const [now] = await sayAll(jon.ws, back, ["four"]);
+    expect(compareIds(now!.id!, missed.at(-1)!.id!)).toBeGreaterThan(0);
+  });
+
+  it("a page whose seat is gone comes back as a new seat and still gets what it missed (its own leave included)", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const kim = await member(port, "kim");
+    const lee = await member(port, "lee");
+    const [seen] = await sayAll(lee.ws, kim.ws, ["hello kim"]);
+    await kim.ws.close();
+    await next(lee.ws, (m) => m.event === "leave" && m.name === "kim");
+    const missed = await sayAll(lee.ws, lee.ws, ["kim?", "gone"]);
+
+    const back = await open(port);
+    await back.send(JSON.stringify({ type: "join", name: "kim", token: kim.joined.token, since: seen!.id }));
+    const joined = await recvJSON(back);
+    expect(joined).toMatchObject({ type: "joined", rejoined: false, name: "kim" });
+    expect(joined.member).not.toBe(kim.joined.member);
+    const { before, resumed } = await untilResumed(back);
+    expect(before.map((m) => m.text)).toEqual(["kim left", "kim?", "gone"]);
+    expect(before.slice(1)).toEqual(missed);
+    expect(resumed).toMatchObject({ replayed: 3, complete: true });
+    // Its new join comes after, to everyone.
+    expect(await recvJSON(back)).toMatchObject({ event: "join", from: joined.member });
+    expect(await next(lee.ws, (m) => m.event === "join")).toMatchObject({ from: joined.member, name: "kim" });
+  });
+
+  it("says when the history can't tell: an id it no longer holds, or none", async () => {
+    const { port } = await Example.server("chat/server.js");
+    const max = await member(port, "max");
+    await sayAll(max.ws, max.ws, ["something"]);
+
+    // An id from before this server's history (another run, or too old): everything kept is sent, and it may not be all.
+    const old = await open(port);
+    await old.send(JSON.stringify({ type: "join", name: "ned", since: "1000-0" }));
+    expect(await recvJSON(old)).toMatchObject({ type: "joined", lastId: "1000-0" });
+    const fromOld = await untilResumed(old);
+    expect(fromOld.before.map((m) => m.text)).toEqual(["max joined", "something"]);
+    expect(fromOld.resumed).toMatchObject({ replayed: 2, complete: false });
+
+    // Coming back without an id (nothing seen): nothing to replay, and it can't be sure nothing is missing.
+    const none = await open(port);
+    await none.send(JSON.stringify({ type: "join", name: "olga", since: null }));
+    const joined = await recvJSON(none);
+    expect(joined.lastId).toMatch(/^\d+-\d+$/);
+    expect(await untilResumed(none)).toMatchObject({ before: [], resumed: { replayed: 0, complete: false } });
+
+    // Not an id: treated as none.
+    const junk = await open(port);
+    await junk.send(JSON.stringify({ type: "join", name: "pia", since: "yesterday" }));
+    expect(await recvJSON(junk)).toMatchObject({ type: "joined", name: "pia" });
+    expect((await untilResumed(junk)).resumed).toMatchObject({ replayed: 0, complete: false });
   });
 });
 
