@@ -47,8 +47,13 @@ Object.assign(WebSocket as unknown as Attached, { WebSocket, WebSocketServer, Se
 export default WebSocket;
 
 // In the CommonJS build, `require("wavesock/ws")` is the class itself, as
-// `require("ws")` is (the named members are attached above). `module` is
-// undefined in the ES module build.
-if (typeof module === "object" && module !== null && typeof module.exports === "object" && (module.exports as { WebSocket?: unknown }).WebSocket === WebSocket) {
-  module.exports = WebSocket;
+// `require("ws")` is (the named members are attached above): TypeScript's
+// CommonJS output marks its `exports` with `__esModule`. In the ES module
+// build there is no `module`; a loader's stand-in (vitest's) is left alone.
+if (typeof module === "object" && module !== null && typeof exports === "object" && module.exports === exports && (exports as { __esModule?: unknown }).__esModule === true) {
+  try {
+    module.exports = WebSocket;
+  } catch {
+    // a read-only stand-in
+  }
 }

@@ -622,7 +622,7 @@ function afterWritten(socket: Socket, cb: SendCallback): void {
     return;
   }
   // A zero-length write completes, in order, once the frames before it did.
-  socket.write(EMPTY, (err) => cb(err ?? undefined));
+  socket.write(EMPTY, cb);
 }
 
 /**
