@@ -206,6 +206,7 @@ export class Protocol {
   get textAsBytes(): boolean {
     return this.receiver.textAsBytes;
   }
+  /** Turn {@link textAsBytes} on or off (for the messages decoded from now on). */
   set textAsBytes(on: boolean) {
     this.receiver.textAsBytes = on;
   }

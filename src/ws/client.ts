@@ -24,7 +24,11 @@ import type { WebSocket, SocketOptions } from "./websocket.js";
 import { emitErrorAndClose, kAborted, kAttach, kStart } from "./websocket.js";
 
 /** Options of a client `WebSocket`: `ws`'s, and any option of `http.request()` / `https.request()`. */
-export interface ClientOptions extends SocketOptions, Omit<https.RequestOptions, "host" | "port" | "path" | "protocol" | "timeout" | "headers"> {
+export interface ClientOptions
+  extends SocketOptions,
+    Omit<https.RequestOptions, "host" | "port" | "path" | "protocol" | "timeout" | "headers" | "checkServerIdentity"> {
+  /** TLS: check the server's certificate for `hostname` yourself (return an Error to refuse it). */
+  checkServerIdentity?: (hostname: string, cert: tls.PeerCertificate) => Error | undefined;
   /** Subprotocols, when not given as the second argument. */
   protocols?: string | readonly string[];
   /** Extra request headers. */

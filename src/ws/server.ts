@@ -91,12 +91,13 @@ export class WebSocketServer extends EventEmitter {
   /** The open connections (with `clientTracking`, the default). */
   clients: Set<WebSocket> | undefined;
   /** The options, defaults filled in (as `ws` keeps them). */
-  readonly options: Resolved;
+  readonly options: ServerOptions;
   #server: http.Server | import("node:https").Server | null = null;
   #removeListeners: (() => void) | null = null;
   #state = RUNNING;
   #shouldEmitClose = false;
   readonly #extensions: ServerExtensionFactory[];
+  readonly #WebSocket: typeof WebSocket;
 
   /**
    * Make a server. Throws `TypeError` unless exactly one of `port`,
@@ -159,6 +160,7 @@ export class WebSocketServer extends EventEmitter {
     if (o.perMessageDeflate === true) o.perMessageDeflate = {};
     if (o.clientTracking) this.clients = new Set();
     this.options = o;
+    this.#WebSocket = o.WebSocket;
   }
 
   /** The bound address of the HTTP server; null without one. Throws in `noServer` mode. */
@@ -285,7 +287,7 @@ export class WebSocketServer extends EventEmitter {
       if (err instanceof InvalidHandshake) return this.#clientError(request, socket, err.status, capitalize(err.message), err.headers);
       return abortHandshake(socket, 500);
     }
-    const ws = new this.options.WebSocket(null, undefined, this.options);
+    const ws = new this.#WebSocket(null, undefined, this.options);
     const h = result.response.headers;
     const lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Accept: ${h["sec-websocket-accept"]}`];
     if (h["sec-websocket-protocol"] !== undefined) lines.push(`Sec-WebSocket-Protocol: ${h["sec-websocket-protocol"]}`);

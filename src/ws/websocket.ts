@@ -35,7 +35,7 @@ export type BinaryType = "nodebuffer" | "arraybuffer" | "fragments" | "blob";
 export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
 
 /** What `send`, `ping` and `pong` take, as in `ws`: strings, bytes, numbers, arrays of bytes, `Blob`s. */
-export type WsSendable = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[] | { valueOf(): ArrayBuffer };
+export type WsSendable = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[];
 
 /** The options of `send(data, options, cb)`. */
 export interface SendOptions {
@@ -80,7 +80,7 @@ export const kAttach = Symbol("wavesock.ws.attach");
 export const kStart = Symbol("wavesock.ws.start");
 
 /** A callback as `send`, `ping` and `pong` take it. */
-export type SendCallback = (err?: Error) => void;
+export type SendCallback = (err?: Error | null) => void;
 
 /**
  * A WebSocket connection with the API of the `ws` package: an
@@ -181,6 +181,7 @@ export class WebSocket extends EventEmitter {
   get binaryType(): BinaryType {
     return this._binaryType;
   }
+  /** Set what binary messages are delivered as from now on; other values are ignored (as in `ws`). */
   set binaryType(type: BinaryType) {
     if (BINARY_TYPES.includes(type)) this._binaryType = type;
   }

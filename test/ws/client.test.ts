@@ -92,7 +92,7 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     });
     await new Promise<void>((r) => server.listen(path, () => r()));
     cleanup.push(() => new Promise((r) => server.close(r)));
-    cleanup.push(() => wss.clients.forEach((c) => c.terminate()));
+    cleanup.push(() => wss.clients!.forEach((c) => c.terminate()));
     const ws = client(`ws+unix:${path}:/chat?room=1`);
     const [data] = await next<[Buffer]>(ws, "message");
     expect(data.toString()).toBe("over unix");
@@ -204,7 +204,7 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     await next(ws, "open");
     expect(ws.bufferedAmount).toBe(0);
     ws.close();
-    const err = await new Promise<Error | undefined>((r) => ws.send("abcd", (e) => r(e)));
+    const err = await new Promise<Error | null | undefined>((r) => ws.send("abcd", (e) => r(e)));
     expect(err?.message).toBe("WebSocket is not open: readyState 2 (CLOSING)");
     expect(ws.bufferedAmount).toBeGreaterThanOrEqual(4);
     await closed(ws);
@@ -216,7 +216,7 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     await next(ws, "open");
     const got: string[] = [];
     ws.on("message", (d, isBinary) => got.push(`${isBinary ? "b" : "t"}:${d.toString()}`));
-    const done: (Error | undefined)[] = [];
+    const done: (Error | null | undefined)[] = [];
     ws.send(Buffer.from("as text"), { binary: false }, (e) => done.push(e));
     ws.send("par", { fin: false });
     ws.send("ts", { fin: true, compress: false });
@@ -235,7 +235,7 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     });
     const ws = client(s.url);
     await next(ws, "open");
-    const cbs: (Error | undefined)[] = [];
+    const cbs: (Error | null | undefined)[] = [];
     const pong = next<[Buffer]>(ws, "pong");
     const ping = next<[Buffer]>(ws, "ping");
     ws.ping("hi", undefined, (e) => cbs.push(e));
@@ -401,7 +401,7 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     wss.on("connection", (peer) => peer.send("secure"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     cleanup.push(() => new Promise((r) => server.close(r)));
-    cleanup.push(() => wss.clients.forEach((c) => c.terminate()));
+    cleanup.push(() => wss.clients!.forEach((c) => c.terminate()));
     const port = (server.address() as net.AddressInfo).port;
     const ws = client(`wss://localhost:${port}/`, { ca: cert });
     const [data] = await next<[Buffer]>(ws, "message");

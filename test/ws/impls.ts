@@ -76,8 +76,8 @@ export async function httpServer(handler?: http.RequestListener): Promise<{ serv
 }
 
 /** Resolves with the arguments of the next `event` of `emitter`. */
-export function next<A extends unknown[] = unknown[]>(emitter: { once(e: string, l: (...a: never[]) => void): unknown }, event: string): Promise<A> {
-  return new Promise((resolve) => emitter.once(event, ((...args: A) => resolve(args)) as never));
+export function next<A extends unknown[] = unknown[]>(emitter: { once(e: string, l: (...a: any[]) => void): unknown }, event: string): Promise<A> {
+  return new Promise((resolve) => emitter.once(event, ((...args: A) => resolve(args)) as (...a: any[]) => void));
 }
 
 /** Records a WebSocket's events in order, as short strings. */

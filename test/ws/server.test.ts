@@ -132,7 +132,7 @@ describe.each(IMPLS)("WebSocketServer: $name", (impl) => {
     await next(ok, "open");
     expect(infos[0]).toEqual({ origin: "https://a.example", secure: false, url: "/no" });
     const async = await listen(WebSocketServer, {
-      verifyClient: (_info: any, cb: (r: boolean, c?: number, n?: string, h?: object) => void) => setTimeout(() => cb(false, 403, "Go away", { "X-Reason": "banned" }), 10),
+      verifyClient: (_info: any, cb: (r: boolean, c?: number, n?: string, h?: http.OutgoingHttpHeaders) => void): void => void setTimeout(() => cb(false, 403, "Go away", { "X-Reason": "banned" }), 10),
     });
     const banned = peer(async.url);
     const [, res2] = await next<[unknown, http.IncomingMessage]>(banned, "unexpected-response");
