@@ -22,6 +22,7 @@ import { clientExtensions } from "../node/compression.js";
 import { deflateOptions, type PerMessageDeflateOptions } from "./deflate.js";
 import type { WebSocket, SocketOptions } from "./websocket.js";
 import { emitErrorAndClose, kAborted, kAttach, kStart } from "./websocket.js";
+import { wsError } from "./errors.js";
 
 /** Options of a client `WebSocket`: `ws`'s, and any option of `http.request()` / `https.request()`. */
 export interface ClientOptions
@@ -85,7 +86,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: re
   } as RequestOptions;
 
   if (opts.protocolVersion !== 8 && opts.protocolVersion !== 13) {
-    throw new RangeError(`Unsupported protocol version: ${opts.protocolVersion} (supported versions: 8, 13)`);
+    throw wsError("RangeError", `Unsupported protocol version: ${opts.protocolVersion} (supported versions: 8, 13)`);
   }
   let url: URL;
   if (address instanceof URL) url = address;
@@ -93,7 +94,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: re
     try {
       url = new URL(address);
     } catch {
-      throw new SyntaxError(`Invalid URL: ${address}`);
+      throw wsError("SyntaxError", `Invalid URL: ${address}`);
     }
   }
   if (url.protocol === "http:" || url.protocol === "https:") {
@@ -108,14 +109,14 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: re
   else if (ipc && !url.pathname) invalid = "The URL's pathname is empty";
   else if (url.hash) invalid = "The URL contains a fragment identifier";
   if (invalid !== undefined) {
-    const err = new SyntaxError(invalid);
+    const err = wsError("SyntaxError", invalid);
     if (ws._redirects === 0) throw err;
     emitErrorAndClose(ws, err);
     return opts;
   }
   const seen = new Set<string>();
   for (const p of protocols) {
-    if (typeof p !== "string" || !SUBPROTOCOL.test(p) || seen.has(p)) throw new SyntaxError("An invalid or duplicated subprotocol was specified");
+    if (typeof p !== "string" || !SUBPROTOCOL.test(p) || seen.has(p)) throw wsError("SyntaxError", "An invalid or duplicated subprotocol was specified");
     seen.add(p);
   }
 
@@ -186,7 +187,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: re
       try {
         next = new URL(location, address);
       } catch {
-        emitErrorAndClose(ws, new SyntaxError(`Invalid URL: ${location}`));
+        emitErrorAndClose(ws, wsError("SyntaxError", `Invalid URL: ${location}`));
         return;
       }
       initAsClient(ws, next, protocols, options);
@@ -328,7 +329,7 @@ function sentRequest(req: http.ClientRequest, path: string): HttpRequest {
 /** `ws`: a failed handshake on the request: `'error'`, then `'close'`, on the next tick. */
 function abortRequest(ws: WebSocket, req: http.ClientRequest, message: string): void {
   ws._readyState = 2;
-  const err = new Error(message);
+  const err = wsError("Error", message);
   (req as Aborted)[kAborted] = true;
   req.destroy();
   if (req.socket && !req.socket.destroyed) req.socket.destroy();
@@ -338,7 +339,7 @@ function abortRequest(ws: WebSocket, req: http.ClientRequest, message: string): 
 /** `ws`: a 101 that fails the checks: the socket is destroyed with the error: `'error'`, then `'close'`. */
 function abortSocket(ws: WebSocket, socket: net.Socket, message: string): void {
   ws._readyState = 2;
-  const err = new Error(message);
+  const err = wsError("Error", message);
   socket.destroy(err);
   socket.once("error", (e) => {
     ws._errorEmitted = true;

@@ -6,6 +6,7 @@
  * `zlibInflateOptions` and `concurrencyLimit` have nothing to tune in it.
  */
 import type { DeflateOptions } from "../extensions/permessage-deflate.js";
+import { wsError } from "./errors.js";
 
 /** The `perMessageDeflate` object of `ws`: RFC 7692's parameters and tuning. */
 export interface PerMessageDeflateOptions {
@@ -39,7 +40,7 @@ export function deflateOptions(value: unknown, byDefault: boolean): DeflateOptio
   if (value === false || value === null) return null;
   if (value === true) return { threshold: WS_THRESHOLD };
   if (typeof value !== "object") {
-    throw new TypeError(`perMessageDeflate must be a boolean or an object of permessage-deflate options; got ${typeof value}`);
+    throw wsError("TypeError", `perMessageDeflate must be a boolean or an object of permessage-deflate options; got ${typeof value}`);
   }
   const o = value as PerMessageDeflateOptions;
   const out: DeflateOptions = { threshold: o.threshold ?? WS_THRESHOLD };

@@ -96,3 +96,17 @@ export function checkClose(code: unknown, reason: unknown): string {
   if (Buffer.byteLength(text) > 123) throw new RangeError("The message must not be greater than 123 bytes");
   return text;
 }
+
+/** The plain classes `ws` raises. */
+type WsErrorClass = "Error" | "TypeError" | "RangeError" | "SyntaxError";
+const CLASSES: Record<WsErrorClass, new (message: string) => Error> = { Error, TypeError, RangeError, SyntaxError };
+
+/**
+ * An error of the class `ws` raises in the same case, with `ws`'s message.
+ * Under the `ws` API these are deliberately not wavesock's typed errors: code
+ * written for `ws` tests `instanceof SyntaxError` and matches the messages.
+ * (Every such error of this room is made here.)
+ */
+export function wsError(kind: WsErrorClass, message: string): Error {
+  return new CLASSES[kind](message);
+}

@@ -24,6 +24,7 @@ import { acceptRequest, type ServerHandshakeResult } from "../handshake/server.j
 import { serverExtensions } from "../node/compression.js";
 import { deflateOptions, type PerMessageDeflateOptions } from "./deflate.js";
 import { WebSocket, kAttach, kStart, type SocketOptions, DEFAULT_MAX_PAYLOAD } from "./websocket.js";
+import { wsError } from "./errors.js";
 
 /** What `verifyClient` is given. */
 export interface VerifyClientInfo {
@@ -126,7 +127,7 @@ export class WebSocketServer extends EventEmitter {
       ...options,
     } as Resolved;
     if ((o.port == null && !o.server && !o.noServer) || (o.port != null && (o.server || o.noServer)) || (o.server && o.noServer)) {
-      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+      throw wsError("TypeError", 'One and only one of the "port", "server", or "noServer" options must be specified');
     }
     const deflate = deflateOptions(o.perMessageDeflate, false);
     this.#extensions = deflate === null ? [] : serverExtensions(deflate);
@@ -165,7 +166,7 @@ export class WebSocketServer extends EventEmitter {
 
   /** The bound address of the HTTP server; null without one. Throws in `noServer` mode. */
   address(): net.AddressInfo | string | null {
-    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    if (this.options.noServer) throw wsError("Error", 'The server is operating in "noServer" mode');
     if (this.#server === null) return null;
     return this.#server.address();
   }
@@ -178,7 +179,7 @@ export class WebSocketServer extends EventEmitter {
    */
   close(callback?: (err?: Error) => void): void {
     if (this.#state === CLOSED) {
-      if (callback) this.once("close", () => callback(new Error("The server is not running")));
+      if (callback) this.once("close", () => callback(wsError("Error", "The server is not running")));
       process.nextTick(emitClose, this);
       return;
     }
@@ -268,7 +269,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     if (taken.has(socket)) {
-      throw new Error("server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration");
+      throw wsError("Error", "server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration");
     }
     if (this.#state > RUNNING) return abortHandshake(socket, 503);
     const handleProtocols = this.options.handleProtocols;
@@ -312,7 +313,7 @@ export class WebSocketServer extends EventEmitter {
   /** `ws`'s answer to a malformed request: a `'wsClientError'` for its listeners to answer, else the 4xx. */
   #clientError(request: http.IncomingMessage, socket: Duplex, code: number, message: string, headers?: http.OutgoingHttpHeaders): void {
     if (this.listenerCount("wsClientError") > 0) {
-      this.emit("wsClientError", new Error(message), socket, request);
+      this.emit("wsClientError", wsError("Error", message), socket, request);
       return;
     }
     abortHandshake(socket, code, message, headers);

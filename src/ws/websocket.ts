@@ -25,7 +25,7 @@ import type { MessageExtension } from "../extensions/types.js";
 import { Connection, type HandshakeInfo } from "../node/connection.js";
 import type { ConnectionListener, Data } from "../node/connection-types.js";
 import { addEventListener, defineEventAttributes, removeEventListener, kWasClean } from "./events.js";
-import { checkClose, notOpen, wsErrorFor } from "./errors.js";
+import { checkClose, notOpen, wsError, wsErrorFor } from "./errors.js";
 import { initAsClient, type ClientOptions } from "./client.js";
 
 /** What a message's binary data is delivered as (`ws`'s `binaryType`). */
@@ -486,7 +486,7 @@ export class WebSocket extends EventEmitter {
       return;
     }
     const bytes = data === undefined || data === null ? EMPTY : toBuffer(data as WsSendable);
-    if (bytes.length > 125) throw new RangeError("The data size must not be greater than 125 bytes");
+    if (bytes.length > 125) throw wsError("RangeError", "The data size must not be greater than 125 bytes");
     if (kind === "ping") conn.core.sendPing(bytes);
     else conn.core.sendPong(bytes);
     conn.flushOutput();
@@ -619,7 +619,7 @@ export function toBuffer(data: WsSendable): Buffer {
 /** Call `cb` once everything written to `socket` so far has been flushed (or with the error). */
 function afterWritten(socket: Socket, cb: SendCallback): void {
   if (socket.destroyed || socket.writableEnded) {
-    process.nextTick(cb, new Error("The socket was closed while data was being sent"));
+    process.nextTick(cb, wsError("Error", "The socket was closed while data was being sent"));
     return;
   }
   // A zero-length write completes, in order, once the frames before it did.
@@ -632,7 +632,7 @@ function afterWritten(socket: Socket, cb: SendCallback): void {
  */
 function abortClient(ws: WebSocket, message: string): void {
   ws._readyState = CLOSING;
-  const err = new Error(message);
+  const err = wsError("Error", message);
   const req = ws._req;
   ws._req = null;
   if (req !== null) {
