@@ -60,6 +60,8 @@ export const IMPLS = [
   { name: "ws+addons", side: "server", script: "servers/ws.js", env: ADDONS, about: "`ws` with `bufferutil` and `utf-8-validate`" },
   { name: "uWS", side: "server", script: "servers/uws.js", anchor: "uws", about: "uWebSockets.js (C++ under Node), topics for the room" },
   { name: "Bun", side: "server", script: "servers/bun.js", runtime: "bun", anchor: "bun", about: "Bun.serve websockets, on Bun, topics for the room" },
+  { name: "wavesock/ws", side: "server", script: "servers/ws.js", env: { BENCH_WS_MODULE: "wavesock/ws" },
+    about: "the `ws` API on wavesock (`wavesock/ws`), the same server code as ws's column", vs: ["ws+addons", "uWS"] },
   { name: "TCP echo", side: "server", script: "servers/tcp.js", raw: true, modes: ["echo"], compression: false,
     about: "plain `net` echo server: the limit for a Node server here" },
   // ------------------------------------------------------------ clients
@@ -67,6 +69,8 @@ export const IMPLS = [
     vs: ["ws", "ws+addons", "undici"] },
   { name: "ws", side: "client", script: "clients/ws.js", env: NO_ADDONS, about: "`ws` client without its addons" },
   { name: "ws+addons", side: "client", script: "clients/ws.js", env: ADDONS, about: "`ws` client with its addons" },
+  { name: "wavesock/ws", side: "client", script: "clients/ws.js", env: { BENCH_WS_MODULE: "wavesock/ws" },
+    about: "the `ws` client API on wavesock (`wavesock/ws`), the same client code as ws's column", vs: ["ws", "ws+addons"] },
   { name: "undici", side: "client", script: "clients/whatwg.js", about: "Node's built-in WebSocket (undici), binaryType arraybuffer",
     // Node 20 has the global only behind a flag; later Nodes have it by default.
     nodeArgs: typeof (/** @type {any} */ (globalThis).WebSocket) === "function" ? [] : ["--experimental-websocket"] },

@@ -76,8 +76,12 @@ export type ConnectionState = "open" | "closing" | "closed";
 
 /** What the peer did, in order. */
 export type ProtocolEvent =
-  /** A whole message: a string for a text message, bytes for a binary one. */
-  | { type: "message"; data: string | Uint8Array }
+  /**
+   * A whole message: a string for a text message, bytes for a binary one —
+   * or, with {@link Protocol.textAsBytes}, a text message's UTF-8 bytes
+   * (validated) with `text: true`.
+   */
+  | { type: "message"; data: string | Uint8Array; text?: true }
   /** Streaming mode: one frame of a data message, as it completes. */
   | { type: "fragment"; data: Uint8Array; text: boolean; fin: boolean }
   /** A ping (already answered with a pong by the core). */
@@ -140,6 +144,12 @@ export class Protocol {
    * the module comment). The adapter sets it while the peer is not reading.
    */
   coalescePongs = false;
+  /**
+   * Answer pings with pongs (§5.5.2), the default. False leaves the answer to
+   * the application (the `ws` API's `autoPong: false`): the ping event is
+   * still emitted.
+   */
+  autoPong = true;
   // The message being sent in fragments (an opcode), or NO_MESSAGE.
   private sendingOpcode = NO_MESSAGE;
 
@@ -191,6 +201,14 @@ export class Protocol {
   /** True when a message may be written as pre-built frames now (OPEN, no fragmented send under way). */
   get canSendFrames(): boolean {
     return this._state === "open" && this.sendingOpcode === NO_MESSAGE;
+  }
+  /** Text messages are delivered as their validated UTF-8 bytes (`text: true`), not decoded to strings. */
+  get textAsBytes(): boolean {
+    return this.receiver.textAsBytes;
+  }
+  /** Turn {@link textAsBytes} on or off (for the messages decoded from now on). */
+  set textAsBytes(on: boolean) {
+    this.receiver.textAsBytes = on;
   }
   /** Raw bytes received and held undecoded (backpressure): the adapter bounds them. */
   get backlogBytes(): number {
@@ -402,6 +420,11 @@ export class Protocol {
       // reaching here precedes the peer's close (nothing is read after it),
       // so it is answered even when we already sent ours. With
       // coalescePongs, only the latest unsent answer is kept (§5.5.3).
+      // With autoPong off the application answers (or not) itself.
+      if (!this.autoPong) {
+        this.events.push({ type: "ping", data: payload });
+        return;
+      }
       const pong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
       if (this.coalescePongs) {
         this.pendingPong = pong;

@@ -139,6 +139,12 @@ export class Receiver implements FrameSink {
   private msgIncremental = false;
   private readonly payload = new MessageBuffer();
   private readonly validator = new Utf8Validator();
+  /**
+   * Deliver text messages as their (validated) UTF-8 bytes, flagged `text`,
+   * instead of decoding them to strings: for facades whose users get bytes
+   * (the `ws` API's `Buffer`), so no string is made only to be encoded back.
+   */
+  textAsBytes = false;
 
   constructor(host: ReceiverHost, options: ReceiverOptions) {
     this.host = host;
@@ -488,7 +494,8 @@ export class Receiver implements FrameSink {
       if (this.msgIncremental ? !this.validator.end() : !isValidUtf8(data)) throw invalidUtf8();
     }
     this.msgOpcode = NO_MESSAGE;
-    this.host.emit({ type: "message", data: text ? decodeUtf8(data) : data });
+    if (text && this.textAsBytes) this.host.emit({ type: "message", data, text: true });
+    else this.host.emit({ type: "message", data: text ? decodeUtf8(data) : data });
     this.spend();
   }
 

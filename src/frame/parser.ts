@@ -236,7 +236,9 @@ export class FrameParser {
     // such a nonzero value, the receiving endpoint MUST _Fail the WebSocket
     // Connection_."
     if ((rsv & ~this.allowedRsv) !== 0) {
-      throw new ProtocolError("reserved bits must be 0", "WS_ERR_UNEXPECTED_RSV");
+      // Which bits, in the message: RSV1 alone is what a peer compressing without the extension sets.
+      const which = (rsv & ~this.allowedRsv & 0x30) !== 0 ? "reserved bits RSV2 and RSV3" : "reserved bit RSV1";
+      throw new ProtocolError(`${which} must be 0`, "WS_ERR_UNEXPECTED_RSV");
     }
     // §5.2: "If an unknown opcode is received, the receiving endpoint MUST
     // _Fail the WebSocket Connection_."

@@ -60,12 +60,24 @@ export interface HandshakeInfo {
  * @internal
  */
 export interface ConnectionListener {
-  /** A message: a string for text, bytes for binary. */
-  message(data: Data): void;
+  /**
+   * A message: a string for text, bytes for binary — or, listening with
+   * `textAsBytes`, a text message's UTF-8 bytes. `text` says which.
+   */
+  message(data: Data, text: boolean): void;
   /** A ping arrived (the core has answered it). */
   ping?(data: Uint8Array): void;
   /** A pong arrived. */
   pong?(data: Uint8Array): void;
   /** The connection is closed and every message was handed over: read `closeCode`, `closeFrames`... */
   closed?(): void;
+}
+
+/**
+ * Options of {@link Connection.listen}.
+ * @internal
+ */
+export interface ListenOptions {
+  /** Text messages as their validated UTF-8 bytes (`text` true) rather than strings: no string made only to be encoded back. */
+  textAsBytes?: boolean;
 }

@@ -59,7 +59,7 @@ import { Inbox } from "./inbox.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
-import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendable, BinaryData } from "./connection-types.js";
+import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, ListenOptions, Sendable, BinaryData } from "./connection-types.js";
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
@@ -109,6 +109,9 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private listenerPaused = false;
   /** The listener's `closed` is due once the held messages are handed over. */
   private listenerClosePending = false;
+  /** Messages decoded while the listener was paused, in order (text as bytes tagged). */
+  private listenerQueue: (Data | TextBytes)[] = [];
+  private listenerQueueHead = 0;
   /** The socket stopped being read: input held past READ_AHEAD. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -248,7 +251,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     for (;;) {
       let ev: ProtocolEvent | undefined;
       while ((ev = p.nextEvent()) !== undefined) {
-        if (ev.type === "message") this.deliver(ev.data);
+        if (ev.type === "message") this.deliver(ev.data, ev.text === true);
         else if (ev.type === "pong") {
           publishPong(this, "in", ev.data);
           this.heartbeat.onPong(ev.data);
@@ -316,11 +319,12 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     }
   }
 
-  private deliver(data: Data): void {
+  private deliver(data: Data, textBytes = false): void {
     this.messagesIn++;
     const l = this.listener;
-    if (l !== null && !this.listenerPaused) l.message(data);
-    else this.inbox.put(data);
+    if (l === null) this.inbox.put(data);
+    else if (!this.listenerPaused && this.listenerQueueHead === this.listenerQueue.length) l.message(data, textBytes || typeof data === "string");
+    else this.listenerQueue.push(textBytes ? new TextBytes(data as Uint8Array) : data);
   }
 
   /**
@@ -331,10 +335,11 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * is closed and every message was handed over.
    * @internal
    */
-  listen(listener: ConnectionListener): void {
+  listen(listener: ConnectionListener, options: ListenOptions = {}): void {
     if (this.listener !== null) throw new InvalidState("this connection already has a listener");
     if (this.inbox.waiting > 0) throw new InvalidState("recv() is waiting on this connection");
     this.listener = listener;
+    if (options.textAsBytes === true) this.core.textAsBytes = true;
     this.handOver();
   }
 
@@ -354,10 +359,21 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private handOver(): void {
     const l = this.listener!;
     let data: Data | undefined;
-    while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data);
+    while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data, typeof data === "string");
+    const held = this.listenerQueue;
+    while (!this.listenerPaused && this.listenerQueueHead < held.length) {
+      const item = held[this.listenerQueueHead]!;
+      held[this.listenerQueueHead++] = "";
+      if (item instanceof TextBytes) l.message(item.bytes, true);
+      else l.message(item, typeof item === "string");
+    }
+    if (this.listenerQueueHead === held.length && held.length > 0) {
+      this.listenerQueue = [];
+      this.listenerQueueHead = 0;
+    }
     if (this.listenerPaused) return;
     this.afterInput();
-    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
+    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && this.listenerQueue.length === 0 && !this.core.holding) {
       this.listenerClosePending = false;
       l.closed?.();
     }
@@ -632,7 +648,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     // (what the core still holds is decoded as recv() asks for it).
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
-      if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
+      if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data, ev.type === "message" && ev.text === true);
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;
@@ -711,6 +727,14 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+}
+
+/** A text message's UTF-8 bytes held for a paused listener (`listen` with `textAsBytes`). */
+class TextBytes {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
   }
 }
 

@@ -1,0 +1,2 @@
+export * from "wavesock/ws";
+export { default } from "wavesock/ws";
