@@ -47,8 +47,8 @@ if (opts.only !== null) {
 }
 const rows = ROWS.filter((r) => opts.only === null || opts.only.includes(r.name));
 
+mkdirSync(resultsDir, { recursive: true }); // before the generator is compiled into it
 buildLoadgen();
-mkdirSync(resultsDir, { recursive: true });
 
 let idleConns = opts.idleConns;
 const hardLimit = Number(spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).stdout.trim());
