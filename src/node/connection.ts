@@ -34,6 +34,10 @@
  *   message still incomplete when the connection closes is lost.
  * - When the server handler has returned nobody reads: the queue and the
  *   held bytes are dropped.
+ * - Streaming (`recvStreaming`): the core streams the reserved message to
+ *   its `MessageStream`, which takes at most STREAM_READ_AHEAD bytes ahead
+ *   of its reader; past that the core holds input raw as above (even in the
+ *   middle of a frame), so a reader that does not pull stops the socket.
  * - The close timer (a close in progress) keeps the event loop alive;
  *   keepalive timers of idle connections do not.
  */
@@ -52,10 +56,14 @@ import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
-import { Inbox } from "./inbox.js";
+import { Inbox, type Reader } from "./inbox.js";
+import { MessageStream, type StreamEnd, type StreamOwner } from "./message-stream.js";
+import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
+export type { BinaryAs, BinaryOf, Received, RecvOptions, StreamOptions, TextAs, TextOf } from "./recv-options.js";
+export { MessageStream, STREAM_READ_AHEAD } from "./message-stream.js";
 import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendable, BinaryData } from "./connection-types.js";
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
@@ -74,7 +82,7 @@ export const READ_AHEAD = 128 * 1024;
  * An open WebSocket connection. Obtained from `connect()` or passed to a
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
-export class Connection implements AsyncIterable<Data> {
+export class Connection implements AsyncIterable<Data>, StreamOwner {
   /** The underlying socket. */
   readonly socket: Socket;
   /**
@@ -98,6 +106,8 @@ export class Connection implements AsyncIterable<Data> {
   private readonly closeTimeoutMs: number;
 
   private readonly inbox = new Inbox();
+  /** The stream the core is streaming a message to (recvStreaming), if any. */
+  private streamReader: StreamEnd | null = null;
   private drainWaiters: Waiter<void>[] = [];
   private readonly heartbeat: Heartbeat;
   /** The event-style receiver, when a facade took the messages (see `listen`). */
@@ -137,6 +147,8 @@ export class Connection implements AsyncIterable<Data> {
     );
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.onWritten = this.onWritten.bind(this);
+    // Text is decoded when it is read (or taken as bytes without a decode: recv({ text: "bytes" })).
+    protocol.textAsBytes = true;
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("end", () => this.receiveEof());
@@ -222,6 +234,7 @@ export class Connection implements AsyncIterable<Data> {
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
     if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
+    if (this.streamReader !== null) p.allowStreamBytes(this.streamReader.room);
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
     p.coalescePongs = this.socket.writableLength > 0;
     p.receiveData(chunk);
@@ -239,24 +252,34 @@ export class Connection implements AsyncIterable<Data> {
    */
   afterInput(): void {
     const p = this.core;
-    for (;;) {
+    for (let allowed = false; ; ) {
+      let progress = false;
       let ev: ProtocolEvent | undefined;
       while ((ev = p.nextEvent()) !== undefined) {
-        if (ev.type === "message") this.deliver(ev.data);
+        progress = true;
+        if (ev.type === "message") this.deliver(ev);
+        else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
         else if (ev.type === "pong") {
           this.heartbeat.onPong(ev.data);
           this.listener?.pong?.(ev.data);
         } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
       }
-      // What the core holds beyond the queue's room is decoded as room frees
-      // up (here when messages went to waiters instead of the queue, or
-      // from recv()).
-      if (!p.holding) break;
+      if (this.streamReader !== null && !p.streamingMessage) this.streamCut();
+      if (this.startStream()) continue;
+      // What the core holds beyond the queue's (or the stream's) room is
+      // decoded as room frees up (here when messages went to waiters
+      // instead of the queue, or from recv()); until nothing more comes.
+      if ((allowed && !progress) || !p.holding) break;
       const room = this.room();
-      if (room <= 0) break;
+      const streamRoom = this.streamReader?.room ?? 0;
+      if (room <= 0 && streamRoom <= 0) break;
       p.coalescePongs = this.socket.writableLength > 0;
-      p.allowMessages(room);
+      if (room > 0) p.allowMessages(room);
+      if (streamRoom > 0) p.allowStreamBytes(streamRoom);
+      allowed = true;
     }
+    // Closed, nothing held, no stream: whoever still waits waits in vain.
+    if (this.finished && this.inbox.waiting > 0 && this.streamReader === null && !p.holding) this.inbox.rejectWaiters(this.closedError());
     if (p.hasDataToSend) this.flushOutput();
     this.updateReading();
     if (p.failurePending) {
@@ -306,10 +329,11 @@ export class Connection implements AsyncIterable<Data> {
     }
   }
 
-  private deliver(data: Data): void {
+  private deliver(message: Message): void {
     const l = this.listener;
-    if (l !== null && !this.listenerPaused) l.message(data);
-    else this.inbox.put(data);
+    if (l !== null && !this.listenerPaused) l.message(convertMessage(message.data, message.text === true, undefined) as Data);
+    else if (this.streamReader !== null) this.streamReader.take(message); // (not expected: the core streams the reserved message)
+    else this.inbox.put(message);
   }
 
   /**
@@ -322,7 +346,7 @@ export class Connection implements AsyncIterable<Data> {
    */
   listen(listener: ConnectionListener): void {
     if (this.listener !== null) throw new InvalidState("this connection already has a listener");
-    if (this.inbox.waiting > 0) throw new InvalidState("recv() is waiting on this connection");
+    if (this.inbox.waiting > 0 || this.streamReader !== null) throw new InvalidState("recv() or recvStreaming() is waiting on this connection");
     this.listener = listener;
     this.handOver();
   }
@@ -342,8 +366,10 @@ export class Connection implements AsyncIterable<Data> {
   /** Give the listener what waits (queued, then held by the core), and its `closed` when due. */
   private handOver(): void {
     const l = this.listener!;
-    let data: Data | undefined;
-    while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data);
+    let message: Message | undefined;
+    while (!this.listenerPaused && (message = this.inbox.take()) !== undefined) {
+      l.message(convertMessage(message.data, message.text === true, undefined) as Data);
+    }
     if (this.listenerPaused) return;
     this.afterInput();
     if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
@@ -353,22 +379,125 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   /**
-   * The next message: a string for text, a `Uint8Array` for binary. Rejects
-   * with `ConnectionClosedOK` / `ConnectionClosedError` once the connection
-   * is closed and every message received before the close was returned.
+   * The next message: a string for text, a `Uint8Array` for binary — or as
+   * `options` ask: `text: "bytes"` for a text message's UTF-8 bytes,
+   * `binary: "buffer" | "arraybuffer"` for the kind of bytes (views where
+   * possible, no copy); the result's type follows the options. Rejects with
+   * `ConnectionClosedOK` / `ConnectionClosedError` once the connection is
+   * closed and every message received before the close was returned; with
+   * `signal.reason` when `options.signal` aborts first (the message that
+   * comes later is kept for the next reader: nothing is lost).
+   *
+   * Readers are served in call order: `recv()` and `recvStreaming()` calls
+   * each take the next message, in the order they were made.
    */
-  recv(): Promise<Data> {
+  recv(): Promise<Data>;
+  recv<const O extends RecvOptions>(options: O): Promise<Received<O>>;
+  recv(options?: RecvOptions): Promise<unknown> {
     if (this.listener !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
-    const inbox = this.inbox;
-    if (inbox.queued === 0 && this.core.holding) this.afterInput();
-    const data = inbox.take();
-    if (data !== undefined) {
-      // Decode held input in batches: once the queue is down to a quarter.
-      if (this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
-      return Promise.resolve(data);
+    if (options !== undefined) {
+      try {
+        validateRecvOptions(options, "recv");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
-    if (this.finished) return Promise.reject(this.closedError());
-    return inbox.wait();
+    const message = this.takeQueued();
+    if (message !== undefined) {
+      try {
+        return Promise.resolve(convertMessage(message.data, message.text === true, options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.finished && this.streamReader === null && !this.core.holding) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.inbox.wait(new RecvReader(this.inbox, options, resolve, reject)));
+  }
+
+  /** The next queued message, decoding held input as the queue empties; undefined if none waits. */
+  private takeQueued(): Message | undefined {
+    const inbox = this.inbox;
+    if (inbox.queued === 0 && inbox.waiting === 0 && this.core.holding) this.afterInput();
+    if (inbox.waiting > 0 || this.streamReader !== null) return undefined; // readers ahead come first
+    const message = inbox.take();
+    // Decode held input in batches: once the queue is down to a quarter.
+    if (message !== undefined && this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
+    return message;
+  }
+
+  /**
+   * The next message as it arrives, piece by piece, without reassembling it
+   * (Python's `recv_streaming`): `for await (const piece of
+   * ws.recvStreaming())`. Pieces of a text message are strings cut on
+   * character boundaries (or bytes with `text: "bytes"`), of a binary one
+   * bytes (as `binary` asks). The message is reserved now, in call order
+   * with `recv()`; while its stream is not read, later messages wait behind
+   * it and, past a read-ahead, the socket stops being read. `maxSize`
+   * (default: the connection's) is the limit for this message; null lifts
+   * it. See {@link MessageStream}. Throws `InvalidState` when a listener
+   * takes the messages and a `TypeError` for bad options; the iteration
+   * throws `ConnectionClosed` if the connection closes before the message ends.
+   */
+  recvStreaming(): MessageStream<Data>;
+  recvStreaming<const O extends StreamOptions>(options: O): MessageStream<Received<O>>;
+  recvStreaming(options?: StreamOptions): MessageStream<any> {
+    if (this.listener !== null) throw new InvalidState("this connection's messages go to a listener");
+    if (options !== undefined) validateRecvOptions(options, "recvStreaming");
+    const stream = new MessageStream<unknown>(this, options);
+    if (stream.settled) return stream; // an aborted signal: nothing reserved
+    const message = this.takeQueued();
+    if (message !== undefined) stream.take(message);
+    else if (this.finished && this.streamReader === null && !this.core.holding) stream.fail(this.closedError());
+    else {
+      this.inbox.wait(stream);
+      this.afterInput();
+    }
+    return stream;
+  }
+
+  /** A streamed piece from the core: to the stream it is for. */
+  private streamed(data: Uint8Array, text: boolean, fin: boolean): void {
+    const stream = this.streamReader;
+    if (stream === null) return;
+    if (fin) this.streamReader = null;
+    stream.piece(data, text, fin);
+  }
+
+  /** The first reader in line is a stream and nothing is queued: the core streams the next message to it. */
+  private startStream(): boolean {
+    const next = this.inbox.next;
+    if (this.streamReader !== null || next === undefined || !next.streams || this.inbox.queued !== 0) return false;
+    const stream = this.inbox.shift() as StreamEnd;
+    this.streamReader = stream;
+    this.core.allowStreamBytes(stream.room);
+    this.core.streamMessage(stream.maxSize === undefined ? this.core.maxSize : stream.maxSize);
+    return true;
+  }
+
+  /** The core will not finish the streamed message (the connection is ending): its stream fails. */
+  private streamCut(): void {
+    const stream = this.streamReader!;
+    this.streamReader = null;
+    stream.fail(this.closedError());
+  }
+
+  /** @internal StreamOwner: the stream's reader took pieces. */
+  streamPulled(stream: StreamEnd): void {
+    if (stream !== this.streamReader) return;
+    this.core.allowStreamBytes(stream.room);
+    this.afterInput();
+  }
+
+  /** @internal StreamOwner: the stream's reader gave up. */
+  streamCancelled(stream: StreamEnd): void {
+    if (this.inbox.leave(stream)) return; // not started: the message goes to the next reader
+    if (stream !== this.streamReader) return;
+    // Nothing of it went out yet: it comes whole to the next reader.
+    // Otherwise the stream drops the rest (its room is unlimited).
+    if (this.core.cancelStreamMessage()) this.streamReader = null;
+    else this.core.allowStreamBytes(stream.room);
+    this.afterInput();
   }
 
   /**
@@ -381,6 +510,7 @@ export class Connection implements AsyncIterable<Data> {
     this.core.discardReceived();
     this.afterInput();
   }
+
 
   /**
    * Messages until the connection closes: ends on a normal close, throws
@@ -417,7 +547,7 @@ export class Connection implements AsyncIterable<Data> {
         const bytes = toBytes(message);
         if (bytes !== null) this.core.sendBinary(bytes, true, options);
         else if (isBlob(message)) return sendBlob(this, message, options);
-        else if (isFragments(message)) return sendFragments(this, message);
+        else if (isFragments(message)) return sendFragments(this, message, options);
         else throw sendTypeError(message);
       }
     } catch (err) {
@@ -618,7 +748,8 @@ export class Connection implements AsyncIterable<Data> {
     // (what the core still holds is decoded as recv() asks for it).
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
-      if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
+      if (ev.type === "message") this.deliver(ev);
+      else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;
@@ -627,10 +758,10 @@ export class Connection implements AsyncIterable<Data> {
     let err: ConnectionClosed | null = null;
     const closedError = () => (err ??= this.closedError());
     this.heartbeat.stop(closedError);
-    if (this.inbox.waiting + this.drainWaiters.length > 0) {
-      this.inbox.rejectWaiters(closedError());
-      for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
-    }
+    // A stream still streaming reads on what the core holds; readers behind it wait for it.
+    if (this.streamReader !== null && !this.core.streamingMessage) this.streamCut();
+    if (this.streamReader === null && this.inbox.waiting > 0) this.inbox.rejectWaiters(closedError());
+    for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
     this.disposeExtension();
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
@@ -696,6 +827,52 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+}
+
+/** A waiting `recv()`: resolved with the message as its options ask, or rejected (closed, aborted). */
+class RecvReader implements Reader {
+  readonly streams = false;
+  private readonly options: RecvOptions | undefined;
+  private readonly resolve: (value: unknown) => void;
+  private readonly reject: (err: unknown) => void;
+  private readonly inbox: Inbox;
+  private onAbort: (() => void) | null = null;
+
+  constructor(inbox: Inbox, options: RecvOptions | undefined, resolve: (value: unknown) => void, reject: (err: unknown) => void) {
+    this.inbox = inbox;
+    this.options = options;
+    this.resolve = resolve;
+    this.reject = reject;
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      // Leaving the line takes nothing: a message that comes later goes to the next reader.
+      this.onAbort = () => {
+        if (this.inbox.leave(this)) reject(signal.reason);
+      };
+      signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+  }
+
+  take(message: Message): void {
+    this.detach();
+    let value: unknown;
+    try {
+      value = convertMessage(message.data, message.text === true, this.options);
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve(value);
+  }
+
+  fail(err: unknown): void {
+    this.detach();
+    this.reject(err);
+  }
+
+  private detach(): void {
+    if (this.onAbort !== null) this.options!.signal!.removeEventListener("abort", this.onAbort);
   }
 }
 
