@@ -337,3 +337,67 @@ describe("streaming receive: the core", () => {
     expect((ev!.data as Uint8Array).buffer).toBe(frame.buffer);
   });
 });
+
+describe("sending a compressed message in fragments", () => {
+  /** Parse the frames a client core wrote (masked), returning header bits and unmasked payloads. */
+  function frames(bytes: Buffer): { fin: boolean; rsv: number; opcode: number; payload: Buffer }[] {
+    const out = [];
+    for (let i = 0; i < bytes.length; ) {
+      const b0 = bytes[i]!;
+      let len = bytes[i + 1]! & 0x7f;
+      let p = i + 2;
+      if (len === 126) (len = bytes.readUInt16BE(p)), (p += 2);
+      else if (len === 127) (len = Number(bytes.readBigUInt64BE(p))), (p += 8);
+      const key = bytes.subarray(p, p + 4);
+      p += 4;
+      const payload = Buffer.from(bytes.subarray(p, p + len)).map((b, j) => b ^ key[j & 3]!);
+      out.push({ fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, payload: Buffer.from(payload) });
+      i = p + len;
+    }
+    return out;
+  }
+
+  for (const nct of [false, true]) {
+    it(`RSV1 on the first frame only; the receiver gets the message whole or streamed, and the next ones too (${nct ? "no " : ""}context takeover)`, () => {
+      const client = new Protocol("client", { extensions: [new PerMessageDeflate(params(nct))] });
+      const text = "fragmented and compressed ".repeat(200);
+      client.sendText(text.slice(0, 1000), false);
+      client.sendContinuation(text.slice(1000, 3000), false);
+      client.sendContinuation("", false);
+      client.sendContinuation(text.slice(3000), true);
+      client.sendText(text); // whole, after it: the window carries on
+      const wire = Buffer.concat(client.dataToSend());
+      const fs = frames(wire);
+      expect(fs.map((f) => [f.opcode, f.rsv, f.fin])).toEqual([
+        [1, 0x40, false],
+        [0, 0, false],
+        [0, 0, false],
+        [0, 0, true],
+        [1, 0x40, true],
+      ]);
+      // Far smaller than the text: it really is compressed.
+      expect(fs.slice(0, 4).reduce((n, f) => n + f.payload.length, 0)).toBeLessThan(text.length / 10);
+      for (const stream of [false, true]) {
+        const server = new Protocol("server", { extensions: [new PerMessageDeflate(params(nct))] });
+        if (stream) server.streamMessage(null);
+        server.receiveData(Uint8Array.from(wire));
+        const evs = drain(server);
+        const first = stream
+          ? Buffer.concat(evs.filter((e) => e.type === "fragment").map((e) => (e as { data: Uint8Array }).data)).toString()
+          : (evs[0] as { data: string }).data;
+        expect(first).toBe(text);
+        expect(evs.at(-1)).toEqual({ type: "message", data: text });
+      }
+    });
+  }
+
+  it("compress: false sends the fragments as they are", () => {
+    const client = new Protocol("client", { extensions: [new PerMessageDeflate(params())] });
+    client.sendBinary(new Uint8Array(100), false, { compress: false });
+    client.sendContinuation(new Uint8Array(100), true);
+    expect(frames(Buffer.concat(client.dataToSend())).map((f) => [f.rsv, f.payload.length])).toEqual([
+      [0, 100],
+      [0, 100],
+    ]);
+  });
+});
