@@ -17,6 +17,8 @@ export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";
 export { Connection } from "./node/connection.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
+export { MessageStream, STREAM_READ_AHEAD } from "./node/message-stream.js";
+export type { BinaryAs, BinaryOf, Received, RecvOptions, StreamOptions, TextAs, TextOf } from "./node/recv-options.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export { localPubSub } from "./node/local-pubsub.js";

@@ -62,8 +62,6 @@ import { convertMessage, validateRecvOptions, type Message, type Received, type 
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
-export type { BinaryAs, BinaryOf, Received, RecvOptions, StreamOptions, TextAs, TextOf } from "./recv-options.js";
-export { MessageStream, STREAM_READ_AHEAD } from "./message-stream.js";
 import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendable, BinaryData } from "./connection-types.js";
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
@@ -264,7 +262,8 @@ export class Connection implements AsyncIterable<Data>, StreamOwner {
           this.listener?.pong?.(ev.data);
         } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
       }
-      if (this.streamReader !== null && !p.streamingMessage) this.streamCut();
+      // (A violation waiting for its close frame is committed first: the stream's error then says 1009, 1007...)
+      if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) this.streamCut();
       if (this.startStream()) continue;
       // What the core holds beyond the queue's (or the stream's) room is
       // decoded as room frees up (here when messages went to waiters

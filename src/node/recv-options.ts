@@ -116,7 +116,8 @@ export function asBinary(data: Uint8Array, binary: BinaryAs | undefined): Uint8A
   // An ArrayBuffer is all of its bytes: the message's own buffer only when it is exactly the message.
   const buf = data.buffer;
   if (buf instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buf.byteLength) return buf;
-  return data.slice().buffer;
+  // A copy (Buffer#slice would be a view: new Uint8Array(view) copies).
+  return new Uint8Array(data).buffer;
 }
 
 /** UTF-8 already validated, as a string; "too big" (1009's error, not a connection failure) past a string's limit. */
