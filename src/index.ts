@@ -42,6 +42,7 @@ export type {
   ClientExtensionFactory,
   ServerExtensionFactory,
   ExtensionParam,
+  MessageDecoder,
   MessageExtension,
 } from "./extensions/types.js";
 export type { HttpRequest, HttpResponse, HeadLimits } from "./handshake/http.js";

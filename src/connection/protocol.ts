@@ -219,6 +219,7 @@ export class Protocol {
   get textAsBytes(): boolean {
     return this.receiver.textAsBytes;
   }
+  /** See the getter. */
   set textAsBytes(on: boolean) {
     this.receiver.textAsBytes = on;
   }

@@ -55,8 +55,9 @@ import { Opcode, isControlOpcode } from "../frame/opcodes.js";
 import { FrameParser, type FrameSink } from "../frame/parser.js";
 import { Utf8Validator, isValidUtf8 } from "../frame/utf8.js";
 import { MessageBuffer } from "./assembler.js";
+import { Backlog, ControlScanner, type ScannedSink } from "./backlog.js";
 import type { ProtocolEvent } from "./protocol.js";
-import { StreamedMessage, type FragmentSink } from "./streamed-message.js";
+import { StreamedMessage, invalidUtf8, type FragmentSink } from "./streamed-message.js";
 
 /**
  * The largest message that can be held at all, with `maxSize: null`: a
@@ -106,7 +107,7 @@ const enum Front {
 }
 
 /** The receiving half of a Protocol; see the module comment. */
-export class Receiver implements FrameSink, FragmentSink {
+export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   private readonly host: ReceiverHost;
   private readonly limit: number;
   private readonly extension: MessageExtension | null;
@@ -130,9 +131,7 @@ export class Receiver implements FrameSink, FragmentSink {
   /** Payload bytes of the current frame received so far. */
   private framePos = 0;
   private front = Front.DECODER;
-  private backlog: Uint8Array[] = [];
-  private backlogHead = 0;
-  private backlogSize = 0;
+  private readonly backlog = new Backlog();
   /** The backlog takes no more bytes (frozen during a close, the peer's close or EOF arrived, we failed). */
   private frozen = false;
   private scanner: FrameParser | null = null;
@@ -176,7 +175,7 @@ export class Receiver implements FrameSink, FragmentSink {
 
   /** Raw bytes received and not decoded yet (held for backpressure). */
   get backlogBytes(): number {
-    return this.backlogSize;
+    return this.backlog.bytes;
   }
 
   /** True while input is held: the budget ran out and the decoder waits for `allow`. */
@@ -287,26 +286,17 @@ export class Receiver implements FrameSink, FragmentSink {
     if (this.decoderDone) return;
     if (this.stream !== null && this.stream.pending && this.streamBudget > 0) this.pumpStream();
     if (this.front !== Front.HELD || this.blocked()) return;
-    const backlog = this.backlog;
-    while (this.backlogHead < backlog.length && !this.blocked() && !this.decoderDone) {
-      const chunk = backlog[this.backlogHead]!;
-      let used: number;
-      try {
-        used = this.decoder.push(chunk);
-      } catch (err) {
-        this.stop();
-        throw err;
-      }
-      this.backlogSize -= used;
-      if (used === chunk.length) backlog[this.backlogHead++] = EMPTY;
-      else if (used > 0) backlog[this.backlogHead] = chunk.subarray(used);
-      else break; // (never: a push that is not blocked consumes something)
+    try {
+      this.backlog.drainInto(this.decoder, () => !this.blocked() && !this.decoderDone);
+    } catch (err) {
+      this.stop();
+      throw err;
     }
-    if (this.backlogHead < backlog.length && !this.decoderDone) return;
-    this.backlog = [];
-    this.backlogHead = 0;
-    this.backlogSize = 0;
-    if (this.decoderDone) return;
+    if (this.decoderDone) {
+      this.backlog.clear();
+      return;
+    }
+    if (!this.backlog.empty) return;
     if (this.frozen) this.finishDecoding();
     else if (!this.blocked()) {
       // Caught up: the decoder is at the end of the stream again.
@@ -347,9 +337,7 @@ export class Receiver implements FrameSink, FragmentSink {
   discard(): void {
     this.startDiscarding();
     if (this.front === Front.HELD && !this.decoderDone) {
-      this.backlog = [];
-      this.backlogHead = 0;
-      this.backlogSize = 0;
+      this.backlog.clear();
       this.finishDecoding();
     }
   }
@@ -362,7 +350,7 @@ export class Receiver implements FrameSink, FragmentSink {
   abandon(): void {
     this.startDiscarding();
     this.scanner?.stop();
-    if (this.front === Front.HELD && (this.backlogSize > 0 || this.stream?.pending === true) && !this.decoderDone) return;
+    if (this.front === Front.HELD && (this.backlog.bytes > 0 || this.stream?.pending === true) && !this.decoderDone) return;
     this.front = Front.NONE;
     if (!this.decoderDone) this.finishDecoding();
   }
@@ -372,9 +360,7 @@ export class Receiver implements FrameSink, FragmentSink {
     this.frozen = true;
     this.scanner?.stop();
     this.front = Front.NONE;
-    this.backlog = [];
-    this.backlogHead = 0;
-    this.backlogSize = 0;
+    this.backlog.clear();
     if (!this.decoderDone) this.finishDecoding();
   }
 
@@ -400,10 +386,7 @@ export class Receiver implements FrameSink, FragmentSink {
   }
 
   private hold(chunk: Uint8Array): void {
-    if (!this.frozen) {
-      this.backlog.push(chunk);
-      this.backlogSize += chunk.length;
-    }
+    if (!this.frozen) this.backlog.add(chunk);
     const scanner = this.scanner;
     if (scanner === null || scanner.isStopped) return;
     if (!this.discarding) {
@@ -674,37 +657,6 @@ export class Receiver implements FrameSink, FragmentSink {
   private spend(): void {
     if (--this.budget <= 0) this.decoder.pause();
   }
-}
-
-/** The scanner's sink: it hears only of control frames (data frames are skipped). */
-class ControlScanner implements FrameSink {
-  private readonly receiver: Receiver;
-  private opcode = 0;
-  private readonly buf = new Uint8Array(125);
-  private len = 0;
-
-  constructor(receiver: Receiver) {
-    this.receiver = receiver;
-  }
-
-  onFrameStart(_fin: boolean, rsv: number, opcode: number): void {
-    if (rsv !== 0) throw new ProtocolError("reserved bits set on a control frame", "WS_ERR_UNEXPECTED_RSV");
-    this.opcode = opcode;
-    this.len = 0;
-  }
-
-  onPayload(data: Uint8Array): void {
-    this.buf.set(data, this.len);
-    this.len += data.length;
-  }
-
-  onFrameEnd(): void {
-    this.receiver.scanned(this.opcode, this.buf.slice(0, this.len));
-  }
-}
-
-function invalidUtf8(): ProtocolError {
-  return new ProtocolError("invalid UTF-8 in a text message", "WS_ERR_INVALID_UTF8", 1007);
 }
 
 /** Decode bytes already validated as UTF-8; a text too long for a JS string is "too big" (1009). */

@@ -181,6 +181,7 @@ function completeEnd(data: Uint8Array): number {
   return p + sequenceLength(data[p]!) > n ? p : n;
 }
 
-function invalidUtf8(): ProtocolError {
+/** The error for invalid UTF-8 in a text message (1007). */
+export function invalidUtf8(): ProtocolError {
   return new ProtocolError("invalid UTF-8 in a text message", "WS_ERR_INVALID_UTF8", 1007);
 }

@@ -35,6 +35,7 @@
  * RFC 7692 §7.2.3.4) the rest of the input is ignored, as zlib does.
  */
 import { ProtocolError } from "../errors.js";
+import { CodeKind, FAST_MASK, Huffman, INVALID, SHORT, decode, fixed } from "./huffman.js";
 
 /** The most output one `read` produces. */
 export const INFLATE_STEP = 64 * 1024;
@@ -47,133 +48,6 @@ const DIST_BASE = Uint16Array.of(
 const DIST_EXTRA = Uint8Array.of(0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13);
 /** RFC 1951 §3.2.7: the order in which code length code lengths are sent. */
 const CLEN_ORDER = Uint8Array.of(16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15);
-
-/** Codes up to this many bits are decoded by one table lookup; longer ones canonically. */
-const FAST_BITS = 10;
-const FAST_MASK = (1 << FAST_BITS) - 1;
-/** `decode` results other than a symbol. */
-const SHORT = -1;
-const INVALID = -2;
-
-/** What a Huffman code is for: zlib allows an incomplete code only for lengths/distances with one code. */
-const enum CodeKind {
-  CODE_LENGTHS,
-  LENGTHS,
-  DISTANCES,
-}
-
-/** A canonical Huffman code (RFC 1951 §3.2.2): a lookup table for short codes, counts and symbols for the rest. */
-class Huffman {
-  readonly count = new Uint16Array(16);
-  readonly symbol: Uint16Array;
-  /** Indexed by the next FAST_BITS input bits: (length << 16) | symbol, or 0 for a longer (or no) code. */
-  readonly fast = new Int32Array(1 << FAST_BITS);
-  /** The longest code (at least 1): past that many bits, no code matches. */
-  maxLength = 1;
-  private readonly offs = new Uint16Array(16);
-
-  constructor(maxSymbols: number) {
-    this.symbol = new Uint16Array(maxSymbols);
-  }
-
-  /** Build the code from `n` code lengths; throws on a set zlib refuses. */
-  build(lengths: Uint8Array, n: number, kind: CodeKind): void {
-    const count = this.count;
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[lengths[i]!]!++;
-    count[0] = 0;
-    let max = 15;
-    while (max > 0 && count[max] === 0) max--;
-    let left = 1;
-    for (let len = 1; len <= 15; len++) {
-      left = (left << 1) - count[len]!;
-      if (left < 0) throw invalidData("over-subscribed Huffman code");
-    }
-    // An incomplete code is allowed only as a single one-bit code (zlib's
-    // rule); the missing code is invalid after one bit. An empty code is
-    // allowed too, as zlib allows it: distances then fail when one is read;
-    // code lengths read one bit each as length 0 (zlib's table does that),
-    // which ends in "missing end-of-block".
-    if (left > 0 && (kind === CodeKind.CODE_LENGTHS || max !== 1) && max !== 0) throw invalidData("incomplete Huffman code");
-    this.maxLength = Math.max(1, max);
-    const offs = this.offs;
-    offs[1] = 0;
-    for (let len = 1; len < 15; len++) offs[len + 1] = offs[len]! + count[len]!;
-    for (let sym = 0; sym < n; sym++) {
-      const len = lengths[sym]!;
-      if (len !== 0) this.symbol[offs[len]!++] = sym;
-    }
-    // Fill the lookup table: a code of `len` bits, read LSB first, owns every
-    // index whose low `len` bits are its bit-reversed value.
-    const fast = this.fast;
-    fast.fill(0);
-    let code = 0;
-    let index = 0;
-    for (let len = 1; len <= FAST_BITS; len++) {
-      for (let k = 0; k < count[len]!; k++) {
-        const entry = (len << 16) | this.symbol[index++]!;
-        for (let i = reverse(code, len); i <= FAST_MASK; i += 1 << len) fast[i] = entry;
-        code++;
-      }
-      code <<= 1;
-    }
-    if (max === 0 && kind === CodeKind.CODE_LENGTHS) fast.fill((1 << 16) | 0);
-  }
-}
-
-/** The low `len` bits of `code`, reversed. */
-function reverse(code: number, len: number): number {
-  let r = 0;
-  for (let i = 0; i < len; i++) {
-    r = (r << 1) | (code & 1);
-    code >>>= 1;
-  }
-  return r;
-}
-
-/**
- * The next symbol of `h` in the `bits` low bits of `hold`: (length << 16) |
- * symbol, SHORT when those bits are a prefix of a code, INVALID when they
- * are no code's.
- */
-function decode(h: Huffman, hold: number, bits: number): number {
-  const e = h.fast[hold & FAST_MASK]!;
-  if (e !== 0 && e >>> 16 <= bits) return e;
-  // Canonical decoding, one bit at a time (RFC 1951 §3.2.2, as zlib's puff).
-  const count = h.count;
-  let code = 0;
-  let first = 0;
-  let index = 0;
-  const most = bits < h.maxLength ? bits : h.maxLength;
-  for (let len = 1; len <= most; len++) {
-    code |= (hold >>> (len - 1)) & 1;
-    const c = count[len]!;
-    if (code - first < c) return (len << 16) | h.symbol[index + code - first]!;
-    index += c;
-    first = (first + c) << 1;
-    code <<= 1;
-  }
-  return most < h.maxLength ? SHORT : INVALID;
-}
-
-let fixedTables: { lit: Huffman; dist: Huffman } | null = null;
-
-/** RFC 1951 §3.2.6: the fixed Huffman codes. */
-function fixed(): { lit: Huffman; dist: Huffman } {
-  if (fixedTables === null) {
-    const lengths = new Uint8Array(288);
-    lengths.fill(8, 0, 144);
-    lengths.fill(9, 144, 256);
-    lengths.fill(7, 256, 280);
-    lengths.fill(8, 280, 288);
-    const lit = new Huffman(288);
-    lit.build(lengths, 288, CodeKind.LENGTHS);
-    const dist = new Huffman(32);
-    dist.build(new Uint8Array(32).fill(5), 32, CodeKind.DISTANCES);
-    fixedTables = { lit, dist };
-  }
-  return fixedTables;
-}
 
 /** Where the decoder is in the stream. */
 const enum State {
@@ -665,6 +539,7 @@ export class Inflater {
 
 const EMPTY = new Uint8Array(0);
 
+/** The error for data that is not DEFLATE (1007, as for a whole message zlib refuses). */
 function invalidData(what: string): ProtocolError {
   return new ProtocolError(`invalid compressed data: ${what}`, "WS_ERR_INVALID_COMPRESSED_DATA", 1007);
 }

@@ -56,8 +56,8 @@ import type { HttpRequest, HttpResponse } from "../handshake/http.js";
 import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
-import { Inbox, type Reader } from "./inbox.js";
-import { MessageStream, type StreamEnd, type StreamOwner } from "./message-stream.js";
+import { Inbox, RecvReader } from "./inbox.js";
+import { MessageStream, type StreamEnd } from "./message-stream.js";
 import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
@@ -80,7 +80,7 @@ export const READ_AHEAD = 128 * 1024;
  * An open WebSocket connection. Obtained from `connect()` or passed to a
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
-export class Connection implements AsyncIterable<Data>, StreamOwner {
+export class Connection implements AsyncIterable<Data> {
   /** The underlying socket. */
   readonly socket: Socket;
   /**
@@ -826,52 +826,6 @@ export class Connection implements AsyncIterable<Data>, StreamOwner {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-}
-
-/** A waiting `recv()`: resolved with the message as its options ask, or rejected (closed, aborted). */
-class RecvReader implements Reader {
-  readonly streams = false;
-  private readonly options: RecvOptions | undefined;
-  private readonly resolve: (value: unknown) => void;
-  private readonly reject: (err: unknown) => void;
-  private readonly inbox: Inbox;
-  private onAbort: (() => void) | null = null;
-
-  constructor(inbox: Inbox, options: RecvOptions | undefined, resolve: (value: unknown) => void, reject: (err: unknown) => void) {
-    this.inbox = inbox;
-    this.options = options;
-    this.resolve = resolve;
-    this.reject = reject;
-    const signal = options?.signal;
-    if (signal !== undefined) {
-      // Leaving the line takes nothing: a message that comes later goes to the next reader.
-      this.onAbort = () => {
-        if (this.inbox.leave(this)) reject(signal.reason);
-      };
-      signal.addEventListener("abort", this.onAbort, { once: true });
-    }
-  }
-
-  take(message: Message): void {
-    this.detach();
-    let value: unknown;
-    try {
-      value = convertMessage(message.data, message.text === true, this.options);
-    } catch (err) {
-      this.reject(err);
-      return;
-    }
-    this.resolve(value);
-  }
-
-  fail(err: unknown): void {
-    this.detach();
-    this.reject(err);
-  }
-
-  private detach(): void {
-    if (this.onAbort !== null) this.options!.signal!.removeEventListener("abort", this.onAbort);
   }
 }
 

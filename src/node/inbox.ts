@@ -7,7 +7,7 @@
  * `room`. A reader that gives up (an aborted `recv`) leaves the line and
  * takes nothing: the next message goes to the next reader, or waits.
  */
-import type { Message } from "./recv-options.js";
+import { convertMessage, type Message, type RecvOptions } from "./recv-options.js";
 
 /** One who waits for a message. */
 export interface Reader {
@@ -85,6 +85,52 @@ export class Inbox {
   /** Fail every waiting reader with `err`. */
   rejectWaiters(err: unknown): void {
     for (const w of this.waiters.splice(0)) w.fail(err);
+  }
+}
+
+/** A waiting `recv()`: resolved with the message as its options ask, or rejected (closed, aborted). */
+export class RecvReader implements Reader {
+  readonly streams = false;
+  private readonly options: RecvOptions | undefined;
+  private readonly resolve: (value: unknown) => void;
+  private readonly reject: (err: unknown) => void;
+  private readonly inbox: Inbox;
+  private onAbort: (() => void) | null = null;
+
+  constructor(inbox: Inbox, options: RecvOptions | undefined, resolve: (value: unknown) => void, reject: (err: unknown) => void) {
+    this.inbox = inbox;
+    this.options = options;
+    this.resolve = resolve;
+    this.reject = reject;
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      // Leaving the line takes nothing: a message that comes later goes to the next reader.
+      this.onAbort = () => {
+        if (this.inbox.leave(this)) reject(signal.reason);
+      };
+      signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+  }
+
+  take(message: Message): void {
+    this.detach();
+    let value: unknown;
+    try {
+      value = convertMessage(message.data, message.text === true, this.options);
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve(value);
+  }
+
+  fail(err: unknown): void {
+    this.detach();
+    this.reject(err);
+  }
+
+  private detach(): void {
+    if (this.onAbort !== null) this.options!.signal!.removeEventListener("abort", this.onAbort);
   }
 }
 

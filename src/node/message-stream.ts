@@ -49,7 +49,7 @@ type Pull<T> = { resolve: (r: IteratorResult<T>) => void; reject: (err: unknown)
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** A message read piece by piece; see the module comment. */
-export class MessageStream<T> implements AsyncIterableIterator<T>, StreamEnd {
+export class MessageStream<T> implements AsyncIterableIterator<T> {
   /** @internal Reader: served by the core streaming its message. */
   readonly streams = true;
   /** @internal The size limit of this message (undefined: the connection's). */
@@ -174,6 +174,7 @@ export class MessageStream<T> implements AsyncIterableIterator<T>, StreamEnd {
     this.drop();
   }
 
+  /** The stream is its own iterator: `for await (const piece of ws.recvStreaming())`. */
   [Symbol.asyncIterator](): this {
     return this;
   }
