@@ -327,9 +327,10 @@ export class Inflater {
       let value = 0;
       let repeat: number;
       if (sym === 16) {
+        // (Checked once its extra bits are in, as zlib does: a truncated header is no error.)
+        if (!this.need(2)) return false;
         if (i === 0) throw invalidData("invalid bit length repeat");
         value = lengths[i - 1]!;
-        if (!this.need(2)) return false;
         repeat = 3 + this.take(2);
       } else if (sym === 17) {
         if (!this.need(3)) return false;

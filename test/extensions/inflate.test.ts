@@ -121,6 +121,16 @@ describe("Inflater: RFC 7692 §7.2.3 examples", () => {
   });
 });
 
+describe("Inflater: a header cut short is no error, as with zlib", () => {
+  it("a repeat code (16) with nothing to repeat, its extra bits not yet arrived: wait; once they come: invalid", () => {
+    // A dynamic block whose first code length symbol is 16 and ends the input (zlib gives no error here).
+    const cut = hex("04 00 a6 65");
+    expect(zlib.inflateRawSync(cut, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).length).toBe(0);
+    expect(inflate(cut, 15, undefined, 1).out.length).toBe(0);
+    expect(() => inflate(Buffer.concat([cut, hex("00")]))).toThrow(/invalid bit length repeat/);
+  });
+});
+
 describe("Inflater: bounded output", () => {
   it("a bomb (64 MiB of zeros in ~64 KiB) never yields more than a step, fed whole or a byte at a time", () => {
     const bomb = zlib.deflateRawSync(new Uint8Array(64 * 1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
