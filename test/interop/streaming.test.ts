@@ -5,15 +5,19 @@
  *   messages (each compresses every fragment with a sync flush) that
  *   wavesock reads with `recvStreaming()` — as pieces, never reassembled —
  *   and with `recv()`;
+ * - headless Chromium sends compressed messages our server reads as streams
+ *   and receives the echoes we send as compressed fragments;
  * - wavesock sends fragmented messages (async iterables, Node `Readable`s,
  *   web `ReadableStream`s) compressed — RFC 7692 §6.1, RSV1 on the first
  *   frame — which `ws` and Python decompress, with and without context
  *   takeover, and the bytes on the wire show that they were compressed.
  */
+import { existsSync } from "node:fs";
 import { Readable } from "node:stream";
 import { ReadableStream } from "node:stream/web";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromium, type Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, serve, type CompressionOption, type Connection, type Handler, type ServerOptions } from "../../src/index.js";
 import { Cleanup, Inbox, JsonLinesChild, WsPeer, WsServer, expectSummary, jsonLikeText, runs, withTimeout, wsEcho } from "./collect.js";
@@ -257,3 +261,70 @@ suite(`Python websockets ↔ wavesock, compressed fragments${SKIPPED}`, () => {
   }
 });
 
+
+// ---------------------------------------------------------------- Chromium
+
+const CHROMIUM = "/usr/bin/chromium";
+const PAGE = `<!doctype html><meta charset="utf-8"><script>
+window.open_ = (url) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  window.ws = ws; window.inbox = []; window.waiters = [];
+  ws.onmessage = (e) => { const w = window.waiters.shift(); if (w) w(e.data); else window.inbox.push(e.data); };
+  ws.onopen = () => resolve(ws.extensions);
+  ws.onerror = () => reject(new Error("websocket error"));
+});
+window.next = () => window.inbox.length ? Promise.resolve(window.inbox.shift()) : new Promise((r) => window.waiters.push(r));
+</script>`;
+
+describe.skipIf(!existsSync(CHROMIUM))("Chromium ↔ wavesock: its compressed messages read as streams, ours sent as compressed fragments", () => {
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+  });
+  for (const compression of ["deflate", { serverNoContextTakeover: true, clientNoContextTakeover: true }] as const) {
+    it(`echo through recvStreaming and fragmented sends (${compression === "deflate" ? "context takeover" : "no context takeover"})`, async () => {
+      const conns = new Inbox<Connection>("server-side connection");
+      const server = await serve(
+        async (ws) => {
+          conns.push(ws);
+          await streamingEcho(ws);
+        },
+        {
+          host: "127.0.0.1",
+          logger: null,
+          maxSize: null,
+          compression,
+          processRequest: (conn, req) => (req.headers["upgrade"] ? undefined : conn.respond(200, PAGE, { "content-type": "text/html; charset=utf-8" })),
+        },
+      );
+      cleanup.add(() => server.close());
+      browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+      const context = await browser.newContext();
+      cleanup.add(() => context.close());
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      const extensions = await page.evaluate((url) => (globalThis as unknown as { open_(u: string): Promise<string> }).open_(url), `ws://127.0.0.1:${server.port}/`);
+      expect(extensions).toContain("permessage-deflate");
+      const conn = await conns.next();
+      const roundTrip = (m: string) =>
+        page.evaluate(async (t) => {
+          const w = globalThis as unknown as { ws: { send(d: unknown): void }; next(): Promise<string> };
+          w.ws.send(t);
+          return [await w.next(), await w.next()];
+        }, m);
+      await page.evaluate(() => (globalThis as unknown as { ws: { send(d: string): void } }).ws.send("stream"));
+      const big = jsonLikeText(300_000, 8) + "é€😀".repeat(5000);
+      for (const m of [big, "small", big]) {
+        const before = conn.socket.bytesWritten;
+        const [echo, count] = await roundTrip(m);
+        expect(echo === m).toBe(true);
+        if (m.length > 1000) {
+          // Read in pieces as it was inflated; echoed in 16 KiB fragments, compressed.
+          expect(Number(count!.slice("count:".length))).toBeGreaterThan(3);
+          expect(conn.socket.bytesWritten - before).toBeLessThan(Buffer.byteLength(m) / 3);
+        }
+      }
+    });
+  }
+});
