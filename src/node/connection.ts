@@ -510,7 +510,6 @@ export class Connection implements AsyncIterable<Data> {
     this.afterInput();
   }
 
-
   /**
    * Messages until the connection closes: ends on a normal close, throws
    * `ConnectionClosedError` otherwise. (A plain iterator object rather than
