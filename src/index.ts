@@ -46,6 +46,8 @@ export { Connection } from "./node/connection.js";
 export { ConnectionContext } from "./node/connection-context.js";
 export type { ConnectionData } from "./node/connection-context.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
+export { MessageStream, STREAM_READ_AHEAD } from "./node/message-stream.js";
+export type { BinaryAs, BinaryOf, Received, RecvOptions, StreamOptions, TextAs, TextOf } from "./node/recv-options.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export { localPubSub } from "./node/local-pubsub.js";
@@ -74,6 +76,7 @@ export type {
   ClientExtensionFactory,
   ServerExtensionFactory,
   ExtensionParam,
+  MessageDecoder,
   MessageExtension,
 } from "./extensions/types.js";
 export type { HttpRequest, HttpResponse, HeadLimits } from "./handshake/http.js";

@@ -10,6 +10,7 @@
  *            sendText/sendBinary/sendContinuation, sendPing,
  *            sendPong, sendClose, fail                         user → core
  *            allowMessages(n), discardReceived()               reader → core
+ *            streamMessage(limit), allowStreamBytes(n)
  *   outputs  nextEvent()        what the peer said (messages, pings, close)
  *            dataToSend()       the bytes to write, in order
  *            closeTransport     true once the TCP connection should be ended
@@ -78,11 +79,15 @@ export type ConnectionState = "open" | "closing" | "closed";
 export type ProtocolEvent =
   /**
    * A whole message: a string for a text message, bytes for a binary one —
-   * or, with {@link Protocol.textAsBytes}, a text message's UTF-8 bytes
-   * (validated) with `text: true`.
+   * or, with {@link Protocol.textAsBytes}, a text message as its (validated)
+   * UTF-8 bytes, marked `text: true`.
    */
   | { type: "message"; data: string | Uint8Array; text?: true }
-  /** Streaming mode: one frame of a data message, as it completes. */
+  /**
+   * A piece of a streamed message (see {@link Protocol.streamMessage}), as it
+   * arrives: uncompressed, a view of the received bytes; text pieces are
+   * valid UTF-8 by themselves (cut on code point boundaries); `fin` on the last.
+   */
   | { type: "fragment"; data: Uint8Array; text: boolean; fin: boolean }
   /** A ping (already answered with a pong by the core). */
   | { type: "ping"; data: Uint8Array }
@@ -97,7 +102,7 @@ export interface ProtocolOptions {
   maxSize?: number | null;
   /** Negotiated extensions (permessage-deflate), from the handshake. */
   extensions?: readonly MessageExtension[];
-  /** Emit `fragment` events as frames complete instead of whole `message` events. */
+  /** Stream every message: `fragment` events as pieces arrive instead of whole `message` events (see {@link Protocol.streamMessage}). */
   streaming?: boolean;
   /** Masking keys for the client role (tests pass fixed keys). Default: random. */
   maskSource?: MaskSource;
@@ -152,6 +157,8 @@ export class Protocol {
   autoPong = true;
   // The message being sent in fragments (an opcode), or NO_MESSAGE.
   private sendingOpcode = NO_MESSAGE;
+  // The message being sent in fragments is compressed (encodeFragment).
+  private sendingCompressed = false;
 
   constructor(role: Role, options: ProtocolOptions = {}) {
     this.role = role;
@@ -202,14 +209,6 @@ export class Protocol {
   get canSendFrames(): boolean {
     return this._state === "open" && this.sendingOpcode === NO_MESSAGE;
   }
-  /** Text messages are delivered as their validated UTF-8 bytes (`text: true`), not decoded to strings. */
-  get textAsBytes(): boolean {
-    return this.receiver.textAsBytes;
-  }
-  /** Turn {@link textAsBytes} on or off (for the messages decoded from now on). */
-  set textAsBytes(on: boolean) {
-    this.receiver.textAsBytes = on;
-  }
   /** Raw bytes received and held undecoded (backpressure): the adapter bounds them. */
   get backlogBytes(): number {
     return this.receiver.backlogBytes;
@@ -217,6 +216,22 @@ export class Protocol {
   /** True while input is held because the message budget ran out (see {@link allowMessages}). */
   get holding(): boolean {
     return this.receiver.holding;
+  }
+  /**
+   * Text messages come as their UTF-8 bytes (`{ type: "message", data, text:
+   * true }`), validated but not decoded, so that a reader may take them as
+   * bytes without a copy or decode them when it reads them. Default false.
+   */
+  get textAsBytes(): boolean {
+    return this.receiver.textAsBytes;
+  }
+  /** See the getter. */
+  set textAsBytes(on: boolean) {
+    this.receiver.textAsBytes = on;
+  }
+  /** True from {@link streamMessage} until that message's last fragment (or until it is cut off by the end of the connection). */
+  get streamingMessage(): boolean {
+    return this.receiver.streamingMessage;
   }
   /** Data frames discarded undecoded: they arrived after `freezeBacklog()` or `discardReceived()`. */
   get skippedFrames(): number {
@@ -250,6 +265,40 @@ export class Protocol {
     const eventsBefore = this.events.length;
     try {
       this.receiver.allow(n);
+    } catch (err) {
+      this.readFailed(err, eventsBefore);
+    }
+  }
+
+  /**
+   * Stream the next message — the one being received, if one is: what
+   * arrived of it goes out first — as `fragment` events, not reassembled,
+   * with `maxSize` as its size limit (null: none). Its events are emitted
+   * only while the stream budget lasts ({@link allowStreamBytes}).
+   */
+  streamMessage(maxSize: number | null): void {
+    const eventsBefore = this.events.length;
+    try {
+      this.receiver.streamNext(maxSize ?? Infinity);
+    } catch (err) {
+      this.readFailed(err, eventsBefore);
+    }
+  }
+
+  /** Take back {@link streamMessage} while nothing of the message went out; true if taken back (it comes whole). */
+  cancelStreamMessage(): boolean {
+    return this.receiver.cancelStreamNext();
+  }
+
+  /**
+   * How many more bytes of a streamed message the reader will take: once
+   * that many were emitted, the core stops decoding — inside a frame if need
+   * be — and holds input, as for {@link allowMessages}. Default: no limit.
+   */
+  allowStreamBytes(n: number): void {
+    const eventsBefore = this.events.length;
+    try {
+      this.receiver.allowStream(n);
     } catch (err) {
       this.readFailed(err, eventsBefore);
     }
@@ -358,9 +407,13 @@ export class Protocol {
   sendContinuation(data: string | Uint8Array, fin: boolean): void {
     this.checkOpen();
     if (this.sendingOpcode === NO_MESSAGE) throw new InvalidState("no fragmented message is being sent");
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    if (this.sendingCompressed) bytes = this.extension!.encodeFragment!(bytes, fin);
     this.writeFrame(Opcode.CONTINUATION, bytes, fin, 0);
-    if (fin) this.sendingOpcode = NO_MESSAGE;
+    if (fin) {
+      this.sendingOpcode = NO_MESSAGE;
+      this.sendingCompressed = false;
+    }
   }
 
   /** Queue frames built elsewhere (broadcast frames a message once for many connections). */
@@ -503,11 +556,20 @@ export class Protocol {
     if (this.sendingOpcode !== NO_MESSAGE) throw new InvalidState("a fragmented message is being sent");
     let rsv = 0;
     const ext = this.extension;
-    // Only whole messages are compressed: a fragmented one goes out as it is
-    // given (RFC 7692 allows any message to be sent uncompressed).
-    if (fin && ext !== null && options?.compress !== false && ext.shouldEncode(data.length)) {
-      data = ext.encode(data);
-      rsv = ext.rsvBits;
+    if (ext !== null && options?.compress !== false) {
+      if (fin) {
+        if (ext.shouldEncode(data.length)) {
+          data = ext.encode(data);
+          rsv = ext.rsvBits;
+        }
+      } else if (ext.encodeFragment !== undefined) {
+        // RFC 7692 §6.1: a compressed message may be fragmented — RSV1 on
+        // the first frame, the compressed data split over the frames. Its
+        // size is unknown, so the threshold of whole messages does not apply.
+        data = ext.encodeFragment(data, false);
+        rsv = ext.rsvBits;
+        this.sendingCompressed = true;
+      }
     }
     this.writeFrame(opcode, data, fin, rsv);
     if (!fin) this.sendingOpcode = opcode;

@@ -38,6 +38,15 @@
  * acted on, so the close completes within a round trip whatever is queued.
  * A message cut by the freeze is dropped. `discard` (nobody will read)
  * drops the backlog and discards all data from then on.
+ *
+ * Streaming (`streamNext`): the next message — or the one being received,
+ * if one is — is not reassembled but delivered piece by piece as
+ * `fragment` events (`streamed-message.ts`). Its reader's appetite is a byte
+ * budget (`allowStream`): once spent, the decoder stops where it is, even
+ * inside a frame, and input is held exactly as for the message budget (the
+ * scanner then starts by passing over the rest of that frame). A streamed
+ * message counts against neither the message budget nor, unless the caller
+ * says so, the size limit of whole messages.
  */
 import { Buffer, constants as bufferConstants } from "node:buffer";
 import { PayloadTooBig, ProtocolError } from "../errors.js";
@@ -46,7 +55,9 @@ import { Opcode, isControlOpcode } from "../frame/opcodes.js";
 import { FrameParser, type FrameSink } from "../frame/parser.js";
 import { Utf8Validator, isValidUtf8 } from "../frame/utf8.js";
 import { MessageBuffer } from "./assembler.js";
+import { Backlog, ControlScanner, type ScannedSink } from "./backlog.js";
 import type { ProtocolEvent } from "./protocol.js";
+import { StreamedMessage, invalidUtf8, type FragmentSink } from "./streamed-message.js";
 
 /**
  * The largest message that can be held at all, with `maxSize: null`: a
@@ -78,7 +89,7 @@ export interface ReceiverOptions {
   maxSize: number | null;
   /** The negotiated per-message extension (permessage-deflate), or null. */
   extension: MessageExtension | null;
-  /** Emit a fragment event per data frame instead of whole messages. */
+  /** Stream every message (as if `streamNext` were called before each), within `maxSize`. */
   streaming: boolean;
 }
 
@@ -96,7 +107,7 @@ const enum Front {
 }
 
 /** The receiving half of a Protocol; see the module comment. */
-export class Receiver implements FrameSink {
+export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   private readonly host: ReceiverHost;
   private readonly limit: number;
   private readonly extension: MessageExtension | null;
@@ -106,10 +117,19 @@ export class Receiver implements FrameSink {
 
   /** Messages that may still be emitted before input is held. */
   private budget = Infinity;
+  /** Bytes of a streamed message that may still be emitted before input is held. */
+  private streamBudget = Infinity;
+  /** `streamNext` was called: the next message to begin is streamed, with this limit. */
+  private streamArmed = false;
+  private streamLimit = Infinity;
+  /** The message being received is streamed. */
+  private stream: StreamedMessage | null = null;
+  /** The current frame belongs to a streamed message. */
+  private frameStreamed = false;
+  /** Payload bytes of the current frame received so far. */
+  private framePos = 0;
   private front = Front.DECODER;
-  private backlog: Uint8Array[] = [];
-  private backlogHead = 0;
-  private backlogSize = 0;
+  private readonly backlog = new Backlog();
   /** The backlog takes no more bytes (frozen during a close, the peer's close or EOF arrived, we failed). */
   private frozen = false;
   private scanner: FrameParser | null = null;
@@ -159,7 +179,7 @@ export class Receiver implements FrameSink {
 
   /** Raw bytes received and not decoded yet (held for backpressure). */
   get backlogBytes(): number {
-    return this.backlogSize;
+    return this.backlog.bytes;
   }
 
   /** True while input is held: the budget ran out and the decoder waits for `allow`. */
@@ -170,6 +190,11 @@ export class Receiver implements FrameSink {
   /** True once the decoder will report nothing more (what is held was decoded or dropped). */
   get decodingDone(): boolean {
     return this.decoderDone;
+  }
+
+  /** True from `streamNext` until that message's last fragment is emitted (or it is dropped). */
+  get streamingMessage(): boolean {
+    return this.streamArmed || this.stream !== null;
   }
 
   /** True once nothing more will be read or decoded. */
@@ -189,21 +214,54 @@ export class Receiver implements FrameSink {
    * ProtocolError on a violation; reading stops there.
    */
   push(chunk: Uint8Array): void {
-    if (this.front === Front.DECODER) {
-      if (this.budget <= 0 && this.atMessageBoundary()) {
-        this.startHolding(chunk);
+    if (this.front === Front.HELD) this.hold(chunk);
+    if (this.front !== Front.DECODER) return;
+    if (this.stream !== null && this.stream.pending && this.streamBudget > 0) this.pumpStream();
+    // The decoder pauses where a budget may have run out; it goes on where
+    // none has (the end of a streamed message, whose reader had enough,
+    // with messages allowed after it).
+    let rest = chunk;
+    for (;;) {
+      if (this.blocked()) {
+        this.startHolding(rest);
         return;
       }
       let used: number;
       try {
-        used = this.decoder.push(chunk);
+        used = this.decoder.push(rest);
       } catch (err) {
         this.stop();
         throw err;
       }
-      if (this.budget <= 0 && this.front === Front.DECODER && this.atMessageBoundary()) this.startHolding(chunk.subarray(used));
-    } else if (this.front === Front.HELD) {
-      this.hold(chunk);
+      if (this.front !== Front.DECODER) return;
+      if (used === rest.length) {
+        if (this.blocked()) this.startHolding(EMPTY);
+        return;
+      }
+      rest = rest.subarray(used);
+    }
+  }
+
+  /**
+   * The decoder must not go on: out of message budget between messages, or
+   * a streamed message's reader has enough (never inside a frame header:
+   * the scanner can't start there; the decoder finishes the header first).
+   */
+  private blocked(): boolean {
+    if (this.decoderDone) return false;
+    const stream = this.stream;
+    if (stream !== null) return (this.streamBudget <= 0 || stream.pending) && !this.decoder.inHeader;
+    return this.budget <= 0 && this.atMessageBoundary();
+  }
+
+  /** Deliver a streamed message's decoded output that waits, as far as the stream budget allows. */
+  private pumpStream(): void {
+    const stream = this.stream!;
+    try {
+      if (!stream.pump()) this.decoder.pause();
+    } catch (err) {
+      this.stop();
+      throw err;
     }
   }
 
@@ -214,31 +272,37 @@ export class Receiver implements FrameSink {
    */
   allow(n: number): void {
     this.budget = n;
-    if (n <= 0 || this.front !== Front.HELD || this.decoderDone) return;
-    const backlog = this.backlog;
-    while (this.backlogHead < backlog.length && this.budget > 0 && !this.decoderDone) {
-      const chunk = backlog[this.backlogHead]!;
-      let used: number;
-      try {
-        used = this.decoder.push(chunk);
-      } catch (err) {
-        this.stop();
-        throw err;
-      }
-      this.backlogSize -= used;
-      if (used < chunk.length) {
-        backlog[this.backlogHead] = chunk.subarray(used);
-        break;
-      }
-      backlog[this.backlogHead++] = EMPTY;
-    }
-    if (this.backlogHead < backlog.length && !this.decoderDone) return;
-    this.backlog = [];
-    this.backlogHead = 0;
-    this.backlogSize = 0;
+    if (n > 0) this.resume();
+  }
+
+  /**
+   * Let `n` more bytes of a streamed message be emitted (the reader has room
+   * for that many); what waits is delivered at once, as far as that allows.
+   * Throws ProtocolError on a violation found on the way.
+   */
+  allowStream(n: number): void {
+    this.streamBudget = n;
+    if (n > 0) this.resume();
+  }
+
+  /** Decode what waits (a streamed message's output, then held input) as far as the budgets allow. */
+  private resume(): void {
     if (this.decoderDone) return;
+    if (this.stream !== null && this.stream.pending && this.streamBudget > 0) this.pumpStream();
+    if (this.front !== Front.HELD || this.blocked()) return;
+    try {
+      this.backlog.drainInto(this.decoder, () => !this.blocked() && !this.decoderDone);
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+    if (this.decoderDone) {
+      this.backlog.clear();
+      return;
+    }
+    if (!this.backlog.empty) return;
     if (this.frozen) this.finishDecoding();
-    else if (this.budget > 0) {
+    else if (!this.blocked()) {
       // Caught up: the decoder is at the end of the stream again.
       this.front = Front.DECODER;
       this.scanner = null;
@@ -260,6 +324,9 @@ export class Receiver implements FrameSink {
   private startDiscarding(): void {
     if (this.discarding) return;
     this.discarding = true;
+    // A streamed message's decoded output that waits for its reader is held
+    // input too: it stays deliverable.
+    if (this.front === Front.DECODER && !this.decoderDone && this.stream !== null && this.stream.pending) this.startHolding(EMPTY);
     if (this.front === Front.HELD) {
       // What the backlog holds was received before: it stays decodable.
       this.frozen = true;
@@ -274,9 +341,7 @@ export class Receiver implements FrameSink {
   discard(): void {
     this.startDiscarding();
     if (this.front === Front.HELD && !this.decoderDone) {
-      this.backlog = [];
-      this.backlogHead = 0;
-      this.backlogSize = 0;
+      this.backlog.clear();
       this.finishDecoding();
     }
   }
@@ -289,7 +354,7 @@ export class Receiver implements FrameSink {
   abandon(): void {
     this.startDiscarding();
     this.scanner?.stop();
-    if (this.front === Front.HELD && this.backlogSize > 0 && !this.decoderDone) return;
+    if (this.front === Front.HELD && (this.backlog.bytes > 0 || this.stream?.pending === true) && !this.decoderDone) return;
     this.front = Front.NONE;
     if (!this.decoderDone) this.finishDecoding();
   }
@@ -299,9 +364,7 @@ export class Receiver implements FrameSink {
     this.frozen = true;
     this.scanner?.stop();
     this.front = Front.NONE;
-    this.backlog = [];
-    this.backlogHead = 0;
-    this.backlogSize = 0;
+    this.backlog.clear();
     if (!this.decoderDone) this.finishDecoding();
   }
 
@@ -312,23 +375,22 @@ export class Receiver implements FrameSink {
 
   private startHolding(rest: Uint8Array): void {
     this.front = Front.HELD;
-    // The decoder stopped at the end of a message: a frame boundary, where
-    // the scanner starts.
+    // The decoder stopped at the end of a message (a frame boundary), or
+    // inside a streamed message's frame: the scanner passes over the rest of
+    // that frame first.
     this.scanner = new FrameParser(new ControlScanner(this), {
       expectMasked: this.expectMasked,
       allowedRsv: this.decoder.allowedRsv,
       skipData: true,
       preserveInput: true,
     });
+    this.scanner.skipPayload(this.decoder.payloadRemaining);
     if (this.discarding) this.frozen = true;
     if (rest.length > 0) this.hold(rest);
   }
 
   private hold(chunk: Uint8Array): void {
-    if (!this.frozen) {
-      this.backlog.push(chunk);
-      this.backlogSize += chunk.length;
-    }
+    if (!this.frozen) this.backlog.add(chunk);
     const scanner = this.scanner;
     if (scanner === null || scanner.isStopped) return;
     if (!this.discarding) {
@@ -385,6 +447,82 @@ export class Receiver implements FrameSink {
     this.payload.clear();
     this.msgOpcode = NO_MESSAGE;
     this.inPlace = false;
+    // A streamed message cut off: its reader sees `streamingMessage` drop without a last fragment.
+    this.stream = null;
+    this.streamArmed = false;
+    this.frameStreamed = false;
+  }
+
+  // -------------------------------------------------------- streaming ----
+
+  /**
+   * Stream the next message, or the one being received if one is (what was
+   * received of it goes out as its first fragments): `fragment` events
+   * instead of one `message` event, within `limit` bytes (Infinity: none).
+   */
+  streamNext(limit: number): void {
+    if (this.decoderDone || this.stream !== null) return;
+    if (this.msgOpcode === NO_MESSAGE) {
+      this.streamArmed = true;
+      this.streamLimit = limit;
+      return;
+    }
+    // Switched mid-way: what was reassembled so far goes out first.
+    const received = this.payload.take();
+    const stream = this.beginStream(limit);
+    this.frameStreamed = !this.decoder.atFrameBoundary;
+    try {
+      if (!stream.pushReceived(received)) this.decoder.pause();
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+  }
+
+  /**
+   * Take back `streamNext` while nothing of the message went out (it will
+   * then be received whole): true if it was taken back.
+   */
+  cancelStreamNext(): boolean {
+    if (this.streamArmed) {
+      this.streamArmed = false;
+      return true;
+    }
+    const stream = this.stream;
+    // Nothing received of it yet, and its frame fits the limit of whole messages.
+    if (stream === null || stream.emitted || this.msgSize !== 0 || this.frameLength > this.limit) return false;
+    this.stream = null;
+    this.frameStreamed = false;
+    return true;
+  }
+
+  private beginStream(limit: number): StreamedMessage {
+    const text = this.msgOpcode === Opcode.TEXT;
+    let decoder = null;
+    if (this.msgCompressed) {
+      if (this.extension?.streamDecoder === undefined) throw new ProtocolError("compressed message without a streaming decoder", "WS_ERR_INTERNAL", 1011);
+      decoder = this.extension.streamDecoder();
+    } else if (text && !this.msgIncremental) {
+      // Nothing of it checked yet (a message that just began).
+      this.msgIncremental = true;
+      this.validator.reset();
+    }
+    if (decoder !== null) this.validator.reset();
+    this.stream = new StreamedMessage(this, text, decoder, limit, this.validator);
+    return this.stream;
+  }
+
+  /** @internal FragmentSink: a piece of the streamed message. */
+  fragment(data: Uint8Array, text: boolean, fin: boolean): boolean {
+    this.host.emit({ type: "fragment", data, text, fin });
+    this.streamBudget -= data.length;
+    if (fin) {
+      this.stream = null;
+      this.msgOpcode = NO_MESSAGE;
+      // Back between messages: the message budget decides.
+      return this.budget > 0;
+    }
+    return this.streamBudget > 0;
   }
 
   // ------------------------------------------------ FrameSink (decoder) ----
@@ -418,16 +556,24 @@ export class Receiver implements FrameSink {
       this.msgCompressed = rsv !== 0;
       this.msgSize = 0;
       this.msgIncremental = false;
+      if (this.streamArmed || this.streaming) {
+        this.streamArmed = false;
+        this.beginStream(this.streaming ? this.limit : this.streamLimit);
+      }
     }
+    this.framePos = 0;
+    const stream = this.stream;
+    this.frameStreamed = stream !== null;
     // Refuse from the header, before buffering a byte of the payload. With
     // no maxSize, the limit is what a Buffer can hold: a message over it is
-    // as "too big" (1009) as one over maxSize.
-    if (this.msgSize + length > this.limit) {
-      throw PayloadTooBig.over(this.msgSize + length, this.limit, !fin || this.msgCompressed);
+    // as "too big" (1009) as one over maxSize. (Compressed, the limit
+    // applies to the compressed bytes too, as for whole messages.)
+    const limit = stream !== null ? stream.limit : this.limit;
+    if (this.msgSize + length > limit) {
+      throw PayloadTooBig.over(this.msgSize + length, limit, !fin || this.msgCompressed);
     }
-    // Streaming delivers each frame alone; otherwise a final frame tells the message's size.
-    const perFrame = this.streaming && !this.msgCompressed;
-    this.frameUpper = perFrame ? length : fin ? this.msgSize + length : this.limit;
+    // A final frame tells the message's size.
+    this.frameUpper = fin ? this.msgSize + length : this.limit;
   }
 
   /**
@@ -436,7 +582,8 @@ export class Receiver implements FrameSink {
    * one pass over the bytes, and memory committed only as bytes arrive.
    */
   payloadTarget(length: number): Uint8Array | null {
-    if (isControlOpcode(this.frameOpcode)) return null;
+    // Streamed pieces go out as views of the chunk, unmasked in place.
+    if (isControlOpcode(this.frameOpcode) || this.frameStreamed) return null;
     this.inPlace = true;
     return this.payload.reserve(length, this.frameUpper);
   }
@@ -446,6 +593,14 @@ export class Receiver implements FrameSink {
     if (isControlOpcode(this.frameOpcode)) {
       (this.control ??= new Uint8Array(125)).set(data, this.controlLength);
       this.controlLength += data.length;
+      return;
+    }
+    this.framePos += data.length;
+    if (this.frameStreamed) {
+      this.msgSize += data.length;
+      if (this.stream === null) return; // cut off (discarded) meanwhile
+      const last = this.frameFin && this.framePos === this.frameLength;
+      if (!this.stream.push(data, last)) this.decoder.pause();
       return;
     }
     if (this.inPlace) this.inPlace = false;
@@ -476,8 +631,10 @@ export class Receiver implements FrameSink {
       if (this.frameOpcode === Opcode.CLOSE) this.stop();
       // Out of budget (lowered by the host mid-way), hold from here.
       else if (this.budget <= 0 && this.msgOpcode === NO_MESSAGE) this.decoder.pause();
-    } else if (this.streaming && !this.msgCompressed) {
-      this.emitFragment();
+      else if (this.stream !== null && (this.streamBudget <= 0 || this.stream.pending)) this.decoder.pause();
+    } else if (this.frameStreamed) {
+      // A final frame without payload (or whose payload went before the switch) ends the message here.
+      if (this.frameFin && this.stream !== null && this.framePos === 0 && !this.stream.push(EMPTY, true)) this.decoder.pause();
     } else if (this.frameFin) {
       this.emitMessage();
     }
@@ -494,22 +651,9 @@ export class Receiver implements FrameSink {
       if (this.msgIncremental ? !this.validator.end() : !isValidUtf8(data)) throw invalidUtf8();
     }
     this.msgOpcode = NO_MESSAGE;
-    if (text && this.textAsBytes) this.host.emit({ type: "message", data, text: true });
-    else this.host.emit({ type: "message", data: text ? decodeUtf8(data) : data });
-    this.spend();
-  }
-
-  private emitFragment(): void {
-    const data = this.payload.take();
-    const text = this.msgOpcode === Opcode.TEXT;
-    const fin = this.frameFin;
-    // Fragments were checked as they arrived; only a one-frame message that
-    // arrived whole (and a pending partial code point) is checked here.
-    if (fin) {
-      if (text && !(this.msgIncremental ? this.validator.end() : isValidUtf8(data))) throw invalidUtf8();
-      this.msgOpcode = NO_MESSAGE;
-    }
-    this.host.emit({ type: "fragment", data, text, fin });
+    if (!text) this.host.emit({ type: "message", data });
+    else if (this.textAsBytes) this.host.emit({ type: "message", data, text: true });
+    else this.host.emit({ type: "message", data: decodeUtf8(data) });
     this.spend();
   }
 
@@ -517,37 +661,6 @@ export class Receiver implements FrameSink {
   private spend(): void {
     if (--this.budget <= 0) this.decoder.pause();
   }
-}
-
-/** The scanner's sink: it hears only of control frames (data frames are skipped). */
-class ControlScanner implements FrameSink {
-  private readonly receiver: Receiver;
-  private opcode = 0;
-  private readonly buf = new Uint8Array(125);
-  private len = 0;
-
-  constructor(receiver: Receiver) {
-    this.receiver = receiver;
-  }
-
-  onFrameStart(_fin: boolean, rsv: number, opcode: number): void {
-    if (rsv !== 0) throw new ProtocolError("reserved bits set on a control frame", "WS_ERR_UNEXPECTED_RSV");
-    this.opcode = opcode;
-    this.len = 0;
-  }
-
-  onPayload(data: Uint8Array): void {
-    this.buf.set(data, this.len);
-    this.len += data.length;
-  }
-
-  onFrameEnd(): void {
-    this.receiver.scanned(this.opcode, this.buf.slice(0, this.len));
-  }
-}
-
-function invalidUtf8(): ProtocolError {
-  return new ProtocolError("invalid UTF-8 in a text message", "WS_ERR_INVALID_UTF8", 1007);
 }
 
 /** Decode bytes already validated as UTF-8; a text too long for a JS string is "too big" (1009). */

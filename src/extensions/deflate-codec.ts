@@ -81,7 +81,8 @@
 import { constants as bufferConstants } from "node:buffer";
 import zlib from "node:zlib";
 import { PayloadTooBig, ProtocolError, WebSocketError, argumentError } from "../errors.js";
-import type { MessageExtension } from "./types.js";
+import { Inflater } from "./inflate.js";
+import type { MessageDecoder, MessageExtension } from "./types.js";
 
 /** RFC 7692 §7.2.1: the tail a Z_SYNC_FLUSH leaves, removed by the sender and appended by the receiver. */
 const SYNC_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
@@ -206,6 +207,9 @@ export class PerMessageDeflate implements MessageExtension {
     this.received = params.remoteNoContextTakeover ? null : new HistoryWindow(1 << params.remoteMaxWindowBits);
   }
 
+  /** The window of a message being sent in fragments without context takeover (its earlier fragments). */
+  private fragmentWindow: HistoryWindow | null = null;
+
   /** Bytes this connection keeps between messages (the two dictionaries). */
   get retainedBytes(): number {
     return (this.sent?.retainedBytes ?? 0) + (this.received?.retainedBytes ?? 0);
@@ -231,6 +235,44 @@ export class PerMessageDeflate implements MessageExtension {
     if (!endsWithSyncTail(out)) throw new WebSocketError("internal error: zlib did not end its output with a sync flush", "WS_ERR_INTERNAL");
     this.sent?.append(payload);
     return out.subarray(0, out.length - SYNC_TAIL.length);
+  }
+
+  /**
+   * Compress one fragment of a message sent in fragments (RFC 7692 §6.1: the
+   * compressed data of a message may be split over frames, RSV1 on the first
+   * only). Each fragment is compressed by its own short-lived zlib stream
+   * flushed with Z_SYNC_FLUSH, primed with the window of everything sent
+   * before it — this message's earlier fragments too, with or without
+   * context takeover — so every stream continues where the last left off:
+   * the peer's inflater sees one DEFLATE stream. Only the last fragment loses
+   * the 4-octet tail (§7.2.1); the others keep it, an empty stored block at
+   * a byte boundary where the next fragment's first block begins.
+   */
+  encodeFragment(payload: Uint8Array, fin: boolean): Uint8Array {
+    const window = this.sent ?? (this.fragmentWindow ??= new HistoryWindow(1 << this.params.localMaxWindowBits));
+    const options: zlib.ZlibOptions = {
+      windowBits: this.deflateBits,
+      memLevel: this.params.memLevel,
+      level: this.params.level,
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    };
+    if (window.length > 0) options.dictionary = window.view();
+    const out = zlib.deflateRawSync(payload, options);
+    if (!endsWithSyncTail(out)) throw new WebSocketError("internal error: zlib did not end its output with a sync flush", "WS_ERR_INTERNAL");
+    window.append(payload);
+    if (!fin) return out;
+    // Without context takeover the next message starts with an empty window.
+    this.fragmentWindow = null;
+    return out.subarray(0, out.length - SYNC_TAIL.length);
+  }
+
+  /**
+   * A decoder for one message read piece by piece (streaming receive): the
+   * streaming inflater of `inflate.ts`, primed with the same history as
+   * `decode`; once the message is decoded its last bytes become that history.
+   */
+  streamDecoder(): MessageDecoder {
+    return new StreamingInflate(this.params.remoteMaxWindowBits, this.received);
   }
 
   decode(payload: Uint8Array, maxSize: number): Uint8Array {
@@ -261,6 +303,45 @@ export class PerMessageDeflate implements MessageExtension {
   dispose(): void {
     this.sent?.clear();
     this.received?.clear();
+    this.fragmentWindow = null;
+  }
+}
+
+/** {@link PerMessageDeflate.streamDecoder}: RFC 7692 §7.2.2 over the streaming inflater. */
+class StreamingInflate implements MessageDecoder {
+  private readonly inflater: Inflater;
+  private readonly history: HistoryWindow | null;
+  private ended = false;
+  private done = false;
+
+  constructor(windowBits: number, history: HistoryWindow | null) {
+    this.history = history;
+    this.inflater = new Inflater(windowBits, history !== null && history.length > 0 ? history.view() : undefined);
+  }
+
+  get drained(): boolean {
+    return this.inflater.starved;
+  }
+
+  push(payload: Uint8Array): void {
+    this.inflater.push(payload);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message."
+    this.inflater.push(SYNC_TAIL);
+  }
+
+  read(max: number): Uint8Array {
+    const out = this.inflater.read(max);
+    if (this.ended && !this.done && this.inflater.starved) {
+      // The message is decoded: its window is the next message's history.
+      this.done = true;
+      this.history?.append(this.inflater.window());
+    }
+    return out;
   }
 }
 

@@ -6,6 +6,7 @@ export type {
   ClientExtensionFactory,
   ExtensionOffer,
   ExtensionParam,
+  MessageDecoder,
   MessageExtension,
   ServerExtensionFactory,
 } from "./types.js";

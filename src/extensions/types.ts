@@ -30,10 +30,23 @@ export interface MessageExtension {
    * what Autobahn expects: "invalid payload data") on data it cannot decode.
    */
   decode(payload: Uint8Array, maxSize: number): Uint8Array;
+  /**
+   * Optional: a decoder for one received message whose first frame carried
+   * `rsvBits`, fed its payload piece by piece (streaming receive). Without
+   * it, such a message can only be received whole.
+   */
+  streamDecoder?(): MessageDecoder;
   /** Whether a message of `size` bytes should be encoded (e.g. a compression threshold). */
   shouldEncode(size: number): boolean;
   /** Encode one whole outgoing message; the result is sent with `rsvBits` on its first frame. */
   encode(payload: Uint8Array): Uint8Array;
+  /**
+   * Optional: encode one fragment of a message sent in fragments (`fin` on
+   * the last), so that the fragments' concatenation is what the peer decodes
+   * as one message; the first goes out with `rsvBits`. Without it, messages
+   * sent in fragments go out unencoded.
+   */
+  encodeFragment?(payload: Uint8Array, fin: boolean): Uint8Array;
   /**
    * True when `encode` is a pure function of its input (no state carried from
    * message to message), so one encoded payload may be sent to many peers
@@ -44,6 +57,22 @@ export interface MessageExtension {
   readonly sharingKey: string;
   /** Release any resources (called when the connection closes). */
   dispose?(): void;
+}
+
+/**
+ * Decodes one message piece by piece, with bounded output per step (see
+ * {@link MessageExtension.streamDecoder}). Throws `ProtocolError` (1007) on
+ * data it cannot decode.
+ */
+export interface MessageDecoder {
+  /** The next piece of the message's payload (kept as a view until decoded: the caller must not reuse it). */
+  push(payload: Uint8Array): void;
+  /** The payload is complete: what is still to read is the end of the message. */
+  end(): void;
+  /** Up to `max` decoded bytes (owned by the caller); empty when nothing can be decoded now. */
+  read(max: number): Uint8Array;
+  /** True when `read` has nothing more until the next `push` — after `end()`: the message is decoded. */
+  readonly drained: boolean;
 }
 
 /** Server side of an extension's negotiation. */

@@ -29,9 +29,12 @@
  * for the length a header announces.
  *
  * Two more modes serve the connection's backpressure and closing:
- * - `pause()` (from a sink callback) stops `push` after the current frame;
- *   `push` returns how much of the chunk it consumed, the caller keeps the
- *   rest and pushes it later.
+ * - `pause()` (from a sink callback) stops `push` after the current frame,
+ *   or after the current payload piece when called from `onPayload` (a
+ *   message streamed to a reader that has enough for now); `push` returns
+ *   how much of the chunk it consumed, the caller keeps the rest and pushes
+ *   it later. A scanner can start where a parser paused inside a frame
+ *   (`payloadRemaining`, `skipPayload`).
  * - `skipData`: data frames are passed over — headers still checked, payload
  *   neither unmasked nor reported (the sink hears of them only through
  *   `skippedFrames`) — while control frames are reported as usual. With
@@ -163,6 +166,29 @@ export class FrameParser {
   /** True when the parser is between frames (no partial header or payload pending). */
   get atFrameBoundary(): boolean {
     return this.state === HEADER && this.headerHave === 0;
+  }
+
+  /** True inside a frame header (some of its bytes received). */
+  get inHeader(): boolean {
+    return this.state === HEADER && this.headerHave !== 0;
+  }
+
+  /** Payload bytes of the current frame still to come (0 between frames). */
+  get payloadRemaining(): number {
+    return this.state === PAYLOAD ? this.remaining : 0;
+  }
+
+  /**
+   * Start in the middle of a data frame whose next `n` payload bytes are to
+   * be passed over (not counted in `skippedFrames`): a scanner that begins
+   * where another parser paused inside a frame (see `payloadRemaining`).
+   */
+  skipPayload(n: number): void {
+    if (n === 0 || this.state !== HEADER || this.headerHave !== 0) return;
+    this.state = PAYLOAD;
+    this.skipping = true;
+    this.controlOpcode = false;
+    this.remaining = n;
   }
 
   /**

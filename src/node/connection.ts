@@ -34,6 +34,10 @@
  *   message still incomplete when the connection closes is lost.
  * - When the server handler has returned nobody reads: the queue and the
  *   held bytes are dropped.
+ * - Streaming (`recvStreaming`): the core streams the reserved message to
+ *   its `MessageStream`, which takes at most STREAM_READ_AHEAD bytes ahead
+ *   of its reader; past that the core holds input raw as above (even in the
+ *   middle of a frame), so a reader that does not pull stops the socket.
  * - The close timer (a close in progress) keeps the event loop alive;
  *   keepalive timers of idle connections do not.
  */
@@ -55,7 +59,9 @@ import { publishClose, publishOpen, publishPing, publishPong } from "./diagnosti
 import { ConnectionContext } from "./connection-context.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
-import { Inbox } from "./inbox.js";
+import { Inbox, RecvReader } from "./inbox.js";
+import { MessageStream, type StreamEnd } from "./message-stream.js";
+import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
@@ -64,6 +70,8 @@ import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Listen
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** What a `textAsBytes` listener gets a text message kept as a string as. */
+const TEXT_BYTES: RecvOptions = { text: "bytes", binary: "buffer" };
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
@@ -101,6 +109,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private readonly closeTimeoutMs: number;
 
   private readonly inbox = new Inbox();
+  /** The stream the core is streaming a message to (recvStreaming), if any. */
+  private streamReader: StreamEnd | null = null;
   private drainWaiters: Waiter<void>[] = [];
   private readonly heartbeat: Heartbeat;
   /** The event-style receiver, when a facade took the messages (see `listen`). */
@@ -109,9 +119,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private listenerPaused = false;
   /** The listener's `closed` is due once the held messages are handed over. */
   private listenerClosePending = false;
-  /** Messages decoded while the listener was paused, in order (text as bytes tagged). */
-  private listenerQueue: (Data | TextBytes)[] = [];
-  private listenerQueueHead = 0;
+  /** The listener takes text messages as their UTF-8 bytes (`listen({ textAsBytes })`). */
+  private listenerTextBytes = false;
   /** The socket stopped being read: input held past READ_AHEAD. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -144,6 +153,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     );
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.onWritten = this.onWritten.bind(this);
+    // Text is decoded when it is read (or taken as bytes without a decode: recv({ text: "bytes" })).
+    protocol.textAsBytes = true;
 
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("end", () => this.receiveEof());
@@ -231,6 +242,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
     if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
+    if (this.streamReader !== null) p.allowStreamBytes(this.streamReader.room);
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
     p.coalescePongs = this.socket.writableLength > 0;
     p.receiveData(chunk);
@@ -248,10 +260,13 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    */
   afterInput(): void {
     const p = this.core;
-    for (;;) {
+    for (let allowed = false; ; ) {
+      let progress = false;
       let ev: ProtocolEvent | undefined;
       while ((ev = p.nextEvent()) !== undefined) {
-        if (ev.type === "message") this.deliver(ev.data, ev.text === true);
+        progress = true;
+        if (ev.type === "message") this.deliver(ev);
+        else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
         else if (ev.type === "pong") {
           publishPong(this, "in", ev.data);
           this.heartbeat.onPong(ev.data);
@@ -261,15 +276,23 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
           this.listener?.ping?.(ev.data);
         }
       }
-      // What the core holds beyond the queue's room is decoded as room frees
-      // up (here when messages went to waiters instead of the queue, or
-      // from recv()).
-      if (!p.holding) break;
+      // (A violation waiting for its close frame is committed first: the stream's error then says 1009, 1007...)
+      if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) this.streamCut();
+      if (this.startStream()) continue;
+      // What the core holds beyond the queue's (or the stream's) room is
+      // decoded as room frees up (here when messages went to waiters
+      // instead of the queue, or from recv()); until nothing more comes.
+      if ((allowed && !progress) || !p.holding) break;
       const room = this.room();
-      if (room <= 0) break;
+      const streamRoom = this.streamReader?.room ?? 0;
+      if (room <= 0 && streamRoom <= 0) break;
       p.coalescePongs = this.socket.writableLength > 0;
-      p.allowMessages(room);
+      if (room > 0) p.allowMessages(room);
+      if (streamRoom > 0) p.allowStreamBytes(streamRoom);
+      allowed = true;
     }
+    // Closed, nothing held, no stream: whoever still waits waits in vain.
+    if (this.finished && this.inbox.waiting > 0 && this.streamReader === null && !p.holding) this.inbox.rejectWaiters(this.closedError());
     if (p.hasDataToSend) this.flushOutput();
     this.updateReading();
     if (p.failurePending) {
@@ -319,12 +342,19 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     }
   }
 
-  private deliver(data: Data, textBytes = false): void {
+  /** One message to the listener: text decoded, or as its bytes with `listen({ textAsBytes })`. */
+  private toListener(l: ConnectionListener, message: Message): void {
+    const text = message.text === true || typeof message.data === "string";
+    const data = this.listenerTextBytes && typeof message.data !== "string" ? message.data : (convertMessage(message.data, text, this.listenerTextBytes ? TEXT_BYTES : undefined) as Data);
+    l.message(data, text);
+  }
+
+  private deliver(message: Message): void {
     this.messagesIn++;
     const l = this.listener;
-    if (l === null) this.inbox.put(data);
-    else if (!this.listenerPaused && this.listenerQueueHead === this.listenerQueue.length) l.message(data, textBytes || typeof data === "string");
-    else this.listenerQueue.push(textBytes ? new TextBytes(data as Uint8Array) : data);
+    if (l !== null && !this.listenerPaused && this.inbox.queued === 0) this.toListener(l, message);
+    else if (l === null && this.streamReader !== null) this.streamReader.take(message); // (not expected: the core streams the reserved message)
+    else this.inbox.put(message);
   }
 
   /**
@@ -337,9 +367,9 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    */
   listen(listener: ConnectionListener, options: ListenOptions = {}): void {
     if (this.listener !== null) throw new InvalidState("this connection already has a listener");
-    if (this.inbox.waiting > 0) throw new InvalidState("recv() is waiting on this connection");
+    if (this.inbox.waiting > 0 || this.streamReader !== null) throw new InvalidState("recv() or recvStreaming() is waiting on this connection");
     this.listener = listener;
-    if (options.textAsBytes === true) this.core.textAsBytes = true;
+    this.listenerTextBytes = options.textAsBytes === true;
     this.handOver();
   }
 
@@ -358,44 +388,136 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   /** Give the listener what waits (queued, then held by the core), and its `closed` when due. */
   private handOver(): void {
     const l = this.listener!;
-    let data: Data | undefined;
-    while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data, typeof data === "string");
-    const held = this.listenerQueue;
-    while (!this.listenerPaused && this.listenerQueueHead < held.length) {
-      const item = held[this.listenerQueueHead]!;
-      held[this.listenerQueueHead++] = "";
-      if (item instanceof TextBytes) l.message(item.bytes, true);
-      else l.message(item, typeof item === "string");
-    }
-    if (this.listenerQueueHead === held.length && held.length > 0) {
-      this.listenerQueue = [];
-      this.listenerQueueHead = 0;
-    }
+    let message: Message | undefined;
+    while (!this.listenerPaused && (message = this.inbox.take()) !== undefined) this.toListener(l, message);
     if (this.listenerPaused) return;
     this.afterInput();
-    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && this.listenerQueue.length === 0 && !this.core.holding) {
+    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
       this.listenerClosePending = false;
       l.closed?.();
     }
   }
 
   /**
-   * The next message: a string for text, a `Uint8Array` for binary. Rejects
-   * with `ConnectionClosedOK` / `ConnectionClosedError` once the connection
-   * is closed and every message received before the close was returned.
+   * The next message: a string for text, a `Uint8Array` for binary — or as
+   * `options` ask: `text: "bytes"` for a text message's UTF-8 bytes,
+   * `binary: "buffer" | "arraybuffer"` for the kind of bytes (views where
+   * possible, no copy); the result's type follows the options. Rejects with
+   * `ConnectionClosedOK` / `ConnectionClosedError` once the connection is
+   * closed and every message received before the close was returned; with
+   * `signal.reason` when `options.signal` aborts first (the message that
+   * comes later is kept for the next reader: nothing is lost).
+   *
+   * Readers are served in call order: `recv()` and `recvStreaming()` calls
+   * each take the next message, in the order they were made.
    */
-  recv(): Promise<Data> {
+  recv(): Promise<Data>;
+  recv<const O extends RecvOptions>(options: O): Promise<Received<O>>;
+  recv(options?: RecvOptions): Promise<unknown> {
     if (this.listener !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
-    const inbox = this.inbox;
-    if (inbox.queued === 0 && this.core.holding) this.afterInput();
-    const data = inbox.take();
-    if (data !== undefined) {
-      // Decode held input in batches: once the queue is down to a quarter.
-      if (this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
-      return Promise.resolve(data);
+    if (options !== undefined) {
+      try {
+        validateRecvOptions(options, "recv");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     }
-    if (this.finished) return Promise.reject(this.closedError());
-    return inbox.wait();
+    const message = this.takeQueued();
+    if (message !== undefined) {
+      try {
+        return Promise.resolve(convertMessage(message.data, message.text === true, options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.finished && this.streamReader === null && !this.core.holding) return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.inbox.wait(new RecvReader(this.inbox, options, resolve, reject)));
+  }
+
+  /** The next queued message, decoding held input as the queue empties; undefined if none waits. */
+  private takeQueued(): Message | undefined {
+    const inbox = this.inbox;
+    if (inbox.queued === 0 && inbox.waiting === 0 && this.core.holding) this.afterInput();
+    if (inbox.waiting > 0 || this.streamReader !== null) return undefined; // readers ahead come first
+    const message = inbox.take();
+    // Decode held input in batches: once the queue is down to a quarter.
+    if (message !== undefined && this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
+    return message;
+  }
+
+  /**
+   * The next message as it arrives, piece by piece, without reassembling it
+   * (Python's `recv_streaming`): `for await (const piece of
+   * ws.recvStreaming())`. Pieces of a text message are strings cut on
+   * character boundaries (or bytes with `text: "bytes"`), of a binary one
+   * bytes (as `binary` asks). The message is reserved now, in call order
+   * with `recv()`; while its stream is not read, later messages wait behind
+   * it and, past a read-ahead, the socket stops being read. `maxSize`
+   * (default: the connection's) is the limit for this message; null lifts
+   * it. See {@link MessageStream}. Throws `InvalidState` when a listener
+   * takes the messages and a `TypeError` for bad options; the iteration
+   * throws `ConnectionClosed` if the connection closes before the message ends.
+   */
+  recvStreaming(): MessageStream<Data>;
+  recvStreaming<const O extends StreamOptions>(options: O): MessageStream<Received<O>>;
+  recvStreaming(options?: StreamOptions): MessageStream<any> {
+    if (this.listener !== null) throw new InvalidState("this connection's messages go to a listener");
+    if (options !== undefined) validateRecvOptions(options, "recvStreaming");
+    const stream = new MessageStream<unknown>(this, options);
+    if (stream.settled) return stream; // an aborted signal: nothing reserved
+    const message = this.takeQueued();
+    if (message !== undefined) stream.take(message);
+    else if (this.finished && this.streamReader === null && !this.core.holding) stream.fail(this.closedError());
+    else {
+      this.inbox.wait(stream);
+      this.afterInput();
+    }
+    return stream;
+  }
+
+  /** A streamed piece from the core: to the stream it is for. */
+  private streamed(data: Uint8Array, text: boolean, fin: boolean): void {
+    const stream = this.streamReader;
+    if (stream === null) return;
+    if (fin) this.streamReader = null;
+    stream.piece(data, text, fin);
+  }
+
+  /** The first reader in line is a stream and nothing is queued: the core streams the next message to it. */
+  private startStream(): boolean {
+    const next = this.inbox.next;
+    if (this.streamReader !== null || next === undefined || !next.streams || this.inbox.queued !== 0) return false;
+    const stream = this.inbox.shift() as StreamEnd;
+    this.streamReader = stream;
+    this.core.allowStreamBytes(stream.room);
+    this.core.streamMessage(stream.maxSize === undefined ? this.core.maxSize : stream.maxSize);
+    return true;
+  }
+
+  /** The core will not finish the streamed message (the connection is ending): its stream fails. */
+  private streamCut(): void {
+    const stream = this.streamReader!;
+    this.streamReader = null;
+    stream.fail(this.closedError());
+  }
+
+  /** @internal StreamOwner: the stream's reader took pieces. */
+  streamPulled(stream: StreamEnd): void {
+    if (stream !== this.streamReader) return;
+    this.core.allowStreamBytes(stream.room);
+    this.afterInput();
+  }
+
+  /** @internal StreamOwner: the stream's reader gave up. */
+  streamCancelled(stream: StreamEnd): void {
+    if (this.inbox.leave(stream)) return; // not started: the message goes to the next reader
+    if (stream !== this.streamReader) return;
+    // Nothing of it went out yet: it comes whole to the next reader.
+    // Otherwise the stream drops the rest (its room is unlimited).
+    if (this.core.cancelStreamMessage()) this.streamReader = null;
+    else this.core.allowStreamBytes(stream.room);
+    this.afterInput();
   }
 
   /**
@@ -444,7 +566,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
         const bytes = toBytes(message);
         if (bytes !== null) this.core.sendBinary(bytes, true, options);
         else if (isBlob(message)) return sendBlob(this, message, options);
-        else if (isFragments(message)) return sendFragments(this, message);
+        else if (isFragments(message)) return sendFragments(this, message, options);
         else throw sendTypeError(message);
       }
     } catch (err) {
@@ -648,7 +770,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     // (what the core still holds is decoded as recv() asks for it).
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
-      if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data, ev.type === "message" && ev.text === true);
+      if (ev.type === "message") this.deliver(ev);
+      else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;
@@ -657,10 +780,10 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     let err: ConnectionClosed | null = null;
     const closedError = () => (err ??= this.closedError());
     this.heartbeat.stop(closedError);
-    if (this.inbox.waiting + this.drainWaiters.length > 0) {
-      this.inbox.rejectWaiters(closedError());
-      for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
-    }
+    // A stream still streaming reads on what the core holds; readers behind it wait for it.
+    if (this.streamReader !== null && !this.core.streamingMessage) this.streamCut();
+    if (this.streamReader === null && this.inbox.waiting > 0) this.inbox.rejectWaiters(closedError());
+    for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
     this.disposeExtension();
     publishClose(this, performance.now());
     this.resolveClosed?.();
@@ -730,13 +853,6 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   }
 }
 
-/** A text message's UTF-8 bytes held for a paused listener (`listen` with `textAsBytes`). */
-class TextBytes {
-  readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-  }
-}
 
 function uncork(conn: Connection): void {
   conn.uncorkNow();

@@ -1,33 +1,48 @@
 /**
- * A connection's received messages on their way to `recv()`: the messages
- * waiting to be read, in order, and the `recv()` calls waiting for a message.
- * At most one of the two lists is non-empty. How many messages may wait
- * (`maxQueue`) is the connection's business: it asks `room`.
+ * A connection's received messages on their way to their readers: the
+ * messages waiting to be read, in order, and the readers waiting for a
+ * message — `recv()` calls and `recvStreaming()` streams, served in the
+ * order they were made. At most one of the two lists is non-empty. How many
+ * messages may wait (`maxQueue`) is the connection's business: it asks
+ * `room`. A reader that gives up (an aborted `recv`) leaves the line and
+ * takes nothing: the next message goes to the next reader, or waits.
  */
+import { convertMessage, type Message, type RecvOptions } from "./recv-options.js";
 
-/** A message as `recv()` returns it. */
-type Message = string | Uint8Array;
-type Waiter = { resolve: (value: Message) => void; reject: (err: unknown) => void };
+/** One who waits for a message. */
+export interface Reader {
+  /** The message for this reader (taken whole). */
+  take(message: Message): void;
+  /** The connection closed before a message came. */
+  fail(err: unknown): void;
+  /** True for a `recvStreaming()` stream: it is served by the core streaming its message, not from here. */
+  readonly streams: boolean;
+}
 
 /** See the module comment. */
 export class Inbox {
   private queue: Message[] = [];
   private head = 0;
-  private waiters: Waiter[] = [];
+  private waiters: Reader[] = [];
 
   /** Messages waiting to be read. */
   get queued(): number {
     return this.queue.length - this.head;
   }
 
-  /** `recv()` calls waiting for a message. */
+  /** Readers waiting for a message. */
   get waiting(): number {
     return this.waiters.length;
   }
 
-  /** A message arrived: to the oldest waiting `recv()`, else to the queue. */
+  /** The first reader in line, if any. */
+  get next(): Reader | undefined {
+    return this.waiters[0];
+  }
+
+  /** A message arrived: to the first waiting reader, else to the queue. */
   put(message: Message): void {
-    if (this.waiters.length !== 0) this.waiters.shift()!.resolve(message);
+    if (this.waiters.length !== 0) this.waiters.shift()!.take(message);
     else this.queue.push(message);
   }
 
@@ -35,7 +50,7 @@ export class Inbox {
   take(): Message | undefined {
     if (this.head === this.queue.length) return undefined;
     const message = this.queue[this.head]!;
-    this.queue[this.head++] = "";
+    this.queue[this.head++] = EMPTY;
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -43,9 +58,22 @@ export class Inbox {
     return message;
   }
 
-  /** A promise for the next message (call when nothing is queued). */
-  wait(): Promise<Message> {
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  /** Join the line (call when nothing is queued). */
+  wait(reader: Reader): void {
+    this.waiters.push(reader);
+  }
+
+  /** Take the first reader out of the line (the stream the core now streams to). */
+  shift(): Reader | undefined {
+    return this.waiters.shift();
+  }
+
+  /** `reader` gives up: out of the line. False if it was not in it (it was served). */
+  leave(reader: Reader): boolean {
+    const i = this.waiters.indexOf(reader);
+    if (i < 0) return false;
+    this.waiters.splice(i, 1);
+    return true;
   }
 
   /** Drop every queued message (nobody will read them). */
@@ -54,8 +82,56 @@ export class Inbox {
     this.head = 0;
   }
 
-  /** Fail every waiting `recv()` with `err`. */
+  /** Fail every waiting reader with `err`. */
   rejectWaiters(err: unknown): void {
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    for (const w of this.waiters.splice(0)) w.fail(err);
   }
 }
+
+/** A waiting `recv()`: resolved with the message as its options ask, or rejected (closed, aborted). */
+export class RecvReader implements Reader {
+  readonly streams = false;
+  private readonly options: RecvOptions | undefined;
+  private readonly resolve: (value: unknown) => void;
+  private readonly reject: (err: unknown) => void;
+  private readonly inbox: Inbox;
+  private onAbort: (() => void) | null = null;
+
+  constructor(inbox: Inbox, options: RecvOptions | undefined, resolve: (value: unknown) => void, reject: (err: unknown) => void) {
+    this.inbox = inbox;
+    this.options = options;
+    this.resolve = resolve;
+    this.reject = reject;
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      // Leaving the line takes nothing: a message that comes later goes to the next reader.
+      this.onAbort = () => {
+        if (this.inbox.leave(this)) reject(signal.reason);
+      };
+      signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+  }
+
+  take(message: Message): void {
+    this.detach();
+    let value: unknown;
+    try {
+      value = convertMessage(message.data, message.text === true, this.options);
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve(value);
+  }
+
+  fail(err: unknown): void {
+    this.detach();
+    this.reject(err);
+  }
+
+  private detach(): void {
+    if (this.onAbort !== null) this.options!.signal!.removeEventListener("abort", this.onAbort);
+  }
+}
+
+const EMPTY: Message = { data: "" };

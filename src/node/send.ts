@@ -24,11 +24,20 @@ export function sendBlob(conn: Connection, blob: Blob, options?: { compress?: bo
 
 /**
  * Send `fragments` as one fragmented message (text if the first fragment is
- * a string), waiting for the write buffer between fragments of an async
- * iterable. A source that fails mid-way fails the connection with 1011: a
- * message cut off can't be finished.
+ * a string): an iterable, an async iterable — a Node `Readable`, a web
+ * `ReadableStream` — of strings or bytes. The next fragment is read from the
+ * source only once the write buffer is under the high water mark, so a
+ * source is never read faster than the socket drains. With compression
+ * negotiated the message is compressed as it goes (RFC 7692 §6.1), unless
+ * `compress: false`. A source that fails mid-way fails the connection with
+ * 1011: a message cut off can't be finished. Breaking off the source's
+ * iteration (a failed send) cancels a web stream and destroys a Node one.
  */
-export function sendFragments(conn: Connection, fragments: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+export function sendFragments(
+  conn: Connection,
+  fragments: Iterable<unknown> | AsyncIterable<unknown>,
+  options?: { compress?: boolean },
+): Promise<void> {
   return conn.withSendLock(async () => {
     const core = conn.core;
     let started = false;
@@ -37,8 +46,8 @@ export function sendFragments(conn: Connection, fragments: Iterable<unknown> | A
       let data = fragmentData(chunk, index++);
       if (isBlob(data)) data = new Uint8Array(await data.arrayBuffer());
       if (!started) {
-        if (typeof data === "string") core.sendText(data, false);
-        else core.sendBinary(data, false);
+        if (typeof data === "string") core.sendText(data, false, options);
+        else core.sendBinary(data, false, options);
         started = true;
       } else {
         core.sendContinuation(data, false);
