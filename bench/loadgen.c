@@ -5,7 +5,7 @@
  * Built by bench/run.js:  cc -O2 -o bench/results/loadgen bench/loadgen.c -lz
  *
  *   loadgen echo      --port P [--conns N --size B --window W --text --deflate --raw]
- *   loadgen broadcast --port P --subs N --size B --window W
+ *   loadgen broadcast --port P --subs N --size B --window W [--text --sub-ports P1,P2,... --eio --wait-go]
  *   loadgen connect   --port P --conns N            (N concurrent openers)
  *   loadgen idle      --port P --conns N            (holds N connections until stdin closes)
  *   loadgen serve     [--port P]                    (WebSocket echo server, for the client rows)
@@ -22,6 +22,18 @@
  *
  * --raw: no handshake; the peer is a plain TCP echo server, so what comes back
  * are our own masked frames, checked on the wire bytes.
+ *
+ * Broadcast across processes (the fanout rows, bench/lib/fanout.js):
+ * --sub-ports spreads the subscribers round-robin over other ports than the
+ * publisher's (--port); --wait-go prints "OPEN n" once every connection is in
+ * and publishes only after a line on stdin (the runner first checks that
+ * every server has subscribed in Redis). --eio speaks socket.io 4 over the
+ * engine.io websocket transport (EIO=4): path
+ * /socket.io/?EIO=4&transport=websocket&role=pub|sub, answer the engine.io
+ * open packet ("0{...}") with a namespace connect ("40"), count a connection
+ * in once the connect is acknowledged ("40{...}"), answer pings ("2") with
+ * pongs ("3"); every message is the event packet 42["m","<size alnum bytes>"]
+ * and comes back to each subscriber as the same bytes, checked like any other.
  *
  * Protocol with the runner (stdout, one line each): "MEASURE_START" when the
  * warm-up ends, "MEASURE_END" when the measured period ends, then
@@ -54,7 +66,7 @@
 
 enum { M_ECHO, M_BROADCAST, M_CONNECT, M_IDLE, M_SERVE };
 enum { P_WARMUP, P_MEASURE, P_DONE };
-enum { S_CONNECTING, S_HANDSHAKE, S_OPEN, S_CLOSING, S_FREE };
+enum { S_CONNECTING, S_HANDSHAKE, S_OPEN, S_CLOSING, S_FREE, S_EIO /* --eio: WebSocket open, namespace not joined yet */ };
 enum { R_ECHO, R_PUB, R_SUB };
 
 /* ------------------------------------------------------------------ options */
@@ -65,7 +77,8 @@ static struct {
   int port;
   int conns, size, window, text, deflate, raw, subs;
   int warmup_ms, duration_ms;
-} opt = { M_ECHO, "127.0.0.1", 0, 1, 64, 1, 0, 0, 0, 0, 1000, 3000 };
+  int eio, wait_go, nsub_ports, sub_ports[16];
+} opt = { M_ECHO, "127.0.0.1", 0, 1, 64, 1, 0, 0, 0, 0, 1000, 3000, 0, 0, 0, { 0 } };
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -232,16 +245,26 @@ static void build_frame(variant_t *v, int first, const uint8_t *payload, size_t 
   v->flen = o + n;
 }
 
+/* --eio: the socket.io event packet 42["m","<size alphanumeric bytes>"] (no JSON escaping needed). */
+static void fill_eio_event(uint8_t *p, size_t n) {
+  static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  memcpy(p, "42[\"m\",\"", 8);
+  for (size_t i = 0; i < n; i++) p[8 + i] = (uint8_t)alnum[rnd() % 62];
+  memcpy(p + 8 + n, "\"]", 2);
+}
+
 static void build_variants(void) {
   int opcode = opt.text ? 1 : 2;
-  uint8_t *p = malloc((size_t)opt.size + 1);
+  size_t size = (size_t)opt.size + (opt.eio ? 10 : 0); /* what goes on the wire as the message */
+  uint8_t *p = malloc(size + 1);
   for (int v = 0; v < K; v++) {
-    fill_payload(p, (size_t)opt.size, v);
-    build_frame(&var_plain[v], 0x80 | opcode, p, (size_t)opt.size);
-    var_plain[v].plen = (size_t)opt.size;
-    size_t hl = var_plain[v].flen - (size_t)opt.size;
-    var_plain[v].ck = opt.raw ? (uint32_t)adler32(1, var_plain[v].frame + hl, (uInt)opt.size)
-                              : (uint32_t)adler32(1, p, (uInt)opt.size);
+    if (opt.eio) fill_eio_event(p, (size_t)opt.size);
+    else fill_payload(p, size, v);
+    build_frame(&var_plain[v], 0x80 | opcode, p, size);
+    var_plain[v].plen = size;
+    size_t hl = var_plain[v].flen - size;
+    var_plain[v].ck = opt.raw ? (uint32_t)adler32(1, var_plain[v].frame + hl, (uInt)size)
+                              : (uint32_t)adler32(1, p, (uInt)size);
     if (opt.deflate) {
       /* one raw deflate stream per message, sync-flushed, the 00 00 ff ff tail cut (RFC 7692 §7.2.1) */
       z_stream z;
@@ -266,7 +289,8 @@ static void build_variants(void) {
 /* ------------------------------------------------------------- client side */
 
 typedef struct conn {
-  int fd, id, state, role, deflate;
+  int fd, id, state, role, deflate, port;
+  uint8_t lead[2]; /* --eio: the first two bytes of the message being received (its packet type) */
   char key[32];
   char *hbuf;
   size_t hlen;
@@ -327,7 +351,9 @@ static void conn_open(conn_t *c) {
   if (fd < 0) die("socket");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) die("connect");
+  struct sockaddr_in port_addr = addr;
+  if (c->port != 0) port_addr.sin_port = htons((uint16_t)c->port);
+  if (connect(fd, (struct sockaddr *)&port_addr, sizeof port_addr) < 0 && errno != EINPROGRESS) die("connect");
   conn_reset(c);
   c->fd = fd;
   c->state = S_CONNECTING;
@@ -388,7 +414,8 @@ static void send_request(conn_t *c) {
   for (int i = 0; i < 16; i += 8) { uint64_t r = rnd(); memcpy(raw + i, &r, 8); }
   base64(raw, 16, c->key);
   char req[512];
-  const char *path = c->role == R_PUB ? "/pub" : c->role == R_SUB ? "/sub" : "/";
+  const char *path = opt.eio ? (c->role == R_PUB ? "/socket.io/?EIO=4&transport=websocket&role=pub" : "/socket.io/?EIO=4&transport=websocket&role=sub")
+                   : c->role == R_PUB ? "/pub" : c->role == R_SUB ? "/sub" : "/";
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
@@ -459,6 +486,7 @@ static void parse(conn_t *c, const uint8_t *p, size_t n) {
             } while (z->avail_in > 0 || z->avail_out == 0);
           }
         } else {
+          if (opt.eio && c->msglen < 2) memcpy(c->lead + c->msglen, p, 2 - c->msglen < take ? 2 - c->msglen : take);
           c->msglen += take;
           if (c->checking) c->ck = (uint32_t)adler32(c->ck, p, (uInt)take);
         }
@@ -489,7 +517,30 @@ static void parse(conn_t *c, const uint8_t *p, size_t n) {
   }
 }
 
+/* A masked client text frame of a few bytes (--eio: "40", "3"). */
+static void send_small_text(conn_t *c, const char *text) {
+  size_t n = strlen(text);
+  uint8_t f[32];
+  uint64_t r = rnd();
+  f[0] = 0x81;
+  f[1] = (uint8_t)(0x80 | n);
+  memcpy(f + 2, &r, 4);
+  for (size_t i = 0; i < n; i++) f[6 + i] = (uint8_t)text[i] ^ f[2 + (i & 3)];
+  write_all_small(c, f, 6 + n);
+}
+
+/* --eio: an engine.io / socket.io packet that is not an event ("42..."): the connection's own business. */
+static void eio_control(conn_t *c) {
+  uint8_t t0 = c->msglen > 0 ? c->lead[0] : 0, t1 = c->msglen > 1 ? c->lead[1] : 0;
+  if (c->msg_opcode != 1) error_at(c, "socket.io: binary frame", (uint64_t)c->msg_opcode, 1);
+  else if (t0 == '0') send_small_text(c, "40");                      /* engine.io open: join the main namespace */
+  else if (t0 == '4' && t1 == '0') { if (c->state == S_EIO) on_open(c); } /* namespace connect acknowledged */
+  else if (t0 == '2' && c->msglen == 1) send_small_text(c, "3");     /* engine.io ping */
+  else if (t0 == '4' && t1 == '4') error_at(c, "socket.io: connect error", 0, 1);
+}
+
 static void on_message(conn_t *c) {
+  if (opt.eio && !(c->msglen >= 2 && c->lead[0] == '4' && c->lead[1] == '2')) { eio_control(c); return; }
   /* subscribers get the publisher's (connection 0's) sequence */
   variant_t *v = c->role == R_SUB ? &var_plain[c->recv_seq % K] : variant_of(c, c->recv_seq);
   int expect_op = opt.text ? 1 : 2;
@@ -527,8 +578,16 @@ static void publish(void) {
 }
 
 static int nopen, nstarted;
+static int waiting_go; /* --wait-go: every connection is in, waiting for the runner's line on stdin */
 
 static void start_traffic(void) {
+  if (opt.wait_go && opt.mode == M_BROADCAST && !waiting_go) {
+    waiting_go = 1;
+    printf("OPEN %d\n", nopen);
+    fflush(stdout);
+    return;
+  }
+  waiting_go = 0;
   t_start = now_ns();
   last_progress = t_start;
   if (opt.mode == M_ECHO) {
@@ -597,7 +656,8 @@ static void handshake_data(conn_t *c, const uint8_t *p, size_t n) {
       inflateReset(c->inf);
     }
   }
-  on_open(c);
+  if (opt.eio) c->state = S_EIO; /* in once socket.io acknowledges the namespace connect (eio_control) */
+  else on_open(c);
   size_t rest_off = headlen - before;
   if (c->state != S_FREE && rest_off < n) parse(c, p + rest_off, n - rest_off);
 }
@@ -705,9 +765,10 @@ static void run_client(void) {
     c->state = S_FREE;
     c->hbuf = malloc(4096);
     c->role = opt.mode == M_BROADCAST ? (i == 0 ? R_PUB : R_SUB) : R_ECHO;
+    if (c->role == R_SUB && opt.nsub_ports > 0) c->port = opt.sub_ports[(i - 1) % opt.nsub_ports];
     if (opt.mode == M_ECHO && opt.window > 0) c->ts = calloc((size_t)opt.window, sizeof(uint64_t));
   }
-  if (opt.mode == M_IDLE) {
+  if (opt.mode == M_IDLE || opt.wait_go) {
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &stdin_tag };
     epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
   }
@@ -726,6 +787,7 @@ static void run_client(void) {
         char b[256];
         ssize_t r = read(0, b, sizeof b);
         if (r <= 0) { print_result(); return; }
+        if (waiting_go) start_traffic(); /* --wait-go: the runner says go */
         continue;
       }
       conn_event(evs[i].data.ptr, evs[i].events);
@@ -733,7 +795,7 @@ static void run_client(void) {
     if (opt.mode == M_BROADCAST) publish();
     uint64_t t = now_ns();
     if (t_start == 0) {
-      if (t > t_open_deadline) { fprintf(stderr, "loadgen: only %d of %d connections opened\n", nopen, nconns); print_result(); exit(1); }
+      if (t > t_open_deadline && !waiting_go) { fprintf(stderr, "loadgen: only %d of %d connections opened\n", nopen, nconns); print_result(); exit(1); }
       continue;
     }
     if (opt.mode == M_BROADCAST && pub_owed > 0 && t - last_progress > 2000000000ull) {
@@ -995,6 +1057,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--text")) opt.text = 1;
     else if (!strcmp(a, "--deflate")) opt.deflate = 1;
     else if (!strcmp(a, "--raw")) opt.raw = 1;
+    else if (!strcmp(a, "--eio")) { opt.eio = 1; opt.text = 1; }
+    else if (!strcmp(a, "--wait-go")) opt.wait_go = 1;
+    else if (!strcmp(a, "--sub-ports")) {
+      for (const char *q = v; *q && opt.nsub_ports < 16; q = strchr(q, ',') ? strchr(q, ',') + 1 : q + strlen(q))
+        opt.sub_ports[opt.nsub_ports++] = atoi(q);
+      i++;
+    }
     else { fprintf(stderr, "loadgen: unknown option %s\n", a); return 2; }
   }
   signal(SIGPIPE, SIG_IGN);

@@ -35,7 +35,7 @@ import { ROWS, implsFor } from "./lib/rows.js";
 if (opts.list) {
   for (const r of ROWS) console.log(`${r.name.padEnd(19)} ${r.what}`);
   console.log("");
-  for (const i of IMPLS) console.log(`${i.side.padEnd(7)} ${i.name.padEnd(10)} ${i.about}`);
+  for (const i of IMPLS) console.log(`${i.side.padEnd(7)} ${i.name.padEnd(16)} ${i.about}`);
   process.exit(0);
 }
 if (opts.only !== null) {

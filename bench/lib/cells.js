@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { opts } from "./options.js";
 import { GEN_CORE, Proc, SERVER_CORE, launch, loadgen, serverStats, startServer } from "./proc.js";
+import { fanoutCell } from "./fanout.js";
 
 /**
  * @typedef {import("./rows.js").Row} Row
@@ -83,10 +84,11 @@ async function serverCell(row, impl, rep) {
 }
 
 /**
- * Flags that make a run "not a result", or that the reader must know.
+ * Flags that make a run "not a result", or that the reader must know (also
+ * used by the fanout cell, lib/fanout.js).
  * @param {Run} run @param {Row} row @param {Record<string, any>} result
  */
-function judge(run, row, result) {
+export function judge(run, row, result) {
   run.ok = true;
   if (result.errors > 0) {
     run.ok = false;
@@ -218,4 +220,4 @@ async function clientCell(row, impl, rep) {
  * its output printed as is).
  * @type {Record<Exclude<import("./rows.js").Kind, "micro">, Cell>}
  */
-export const KINDS = { server: serverCell, idle: idleCell, client: clientCell };
+export const KINDS = { server: serverCell, idle: idleCell, client: clientCell, fanout: fanoutCell };

@@ -6,7 +6,7 @@
  * when asked.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -167,6 +167,7 @@ export const loadgen = path.join(resultsDir, "loadgen");
 export function buildLoadgen() {
   const src = path.join(benchDir, "loadgen.c");
   if (existsSync(loadgen) && statSync(loadgen).mtimeMs >= statSync(src).mtimeMs) return;
+  mkdirSync(resultsDir, { recursive: true }); // a fresh checkout has no bench/results/ yet
   const r = spawnSync("cc", ["-O2", "-o", loadgen, src, "-lz"], { encoding: "utf8" });
   if (r.status !== 0) {
     console.error(`cannot build the load generator (cc -O2 -o ${loadgen} ${src} -lz):\n${r.stderr || r.error}`);
@@ -205,10 +206,11 @@ export function launch(impl, row, args, core) {
 /**
  * Start a server for a row and wait until it listens.
  * @param {import("./registry.js").Impl} impl @param {import("./rows.js").Row} row
+ * @param {string[]} [extra] more arguments (the fanout rows: --redis URL)
  * @returns {Promise<{ proc: Proc, port: number, info: Record<string, any> }>}
  */
-export async function startServer(impl, row) {
-  const args = ["--mode", row.mode ?? "echo", "--compression", row.compression ?? "off"];
+export async function startServer(impl, row, extra = []) {
+  const args = ["--mode", row.mode ?? "echo", "--compression", row.compression ?? "off", ...extra];
   const p = launch(impl, row, args, SERVER_CORE);
   try {
     const line = await p.waitLine("READY ", 15_000);

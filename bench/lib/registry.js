@@ -10,11 +10,13 @@
  * Order matters: it is the order of the columns. The ratio columns are the
  * pairs the entries' `vs` ask for, in the same order.
  */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { anchors } from "./anchors.js";
 
 /**
  * @typedef {"echo" | "broadcast"} Mode
- * @typedef {"server" | "client"} Side
+ * @typedef {"server" | "client" | "fanout"} Side
  * @typedef {{
  *   name: string,
  *   side: Side,
@@ -30,6 +32,7 @@ import { anchors } from "./anchors.js";
  *   requires?: () => string | null,
  *   rows?: (row: import("./rows.js").Row) => boolean,
  *   vs?: string[],
+ *   genArgs?: string[],
  * }} Impl
  *
  * - name: the column header, and what --cpu-prof=name,... names.
@@ -46,6 +49,12 @@ import { anchors } from "./anchors.js";
  *   skips it): a missing anchor, or requires() returning a reason.
  * - rows: a further filter on the rows it runs on.
  * - vs: ratio columns, this implementation's figure ÷ each of these.
+ * - genArgs: more load-generator arguments this implementation needs (the
+ *   fanout rows: --eio for socket.io's framing, --text for the others).
+ *
+ * Side "fanout" (lib/fanout.js): a server script run twice, with
+ * `--redis URL`, sharing a room through redis-server; it names the Redis
+ * channel its processes subscribe to in its READY info (`channel`).
  */
 
 const NO_ADDONS = { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" };
@@ -64,6 +73,16 @@ export const IMPLS = [
     about: "the `ws` API on wavesock (`wavesock/ws`), the same server code as ws's column", vs: ["ws+addons", "uWS"] },
   { name: "TCP echo", side: "server", script: "servers/tcp.js", raw: true, modes: ["echo"], compression: false,
     about: "plain `net` echo server: the limit for a Node server here" },
+  { name: "wavesock topics", side: "server", script: "servers/wavesock-topics.js", modes: ["broadcast"], compression: false,
+    about: "wavesock topics: `ws.subscribe(\"room\")`, `server.publish(\"room\", m)`",
+    // only on the rows that name it (topics, topics-4k): on broadcast it would repeat those cells
+    rows: () => false, vs: ["uWS", "Bun", "wavesock"] },
+  // ------------------------------------------------------------ fanout (two processes through redis-server)
+  { name: "wavesock", side: "fanout", script: "servers/wavesock-topics.js", modes: ["broadcast"], compression: false, genArgs: ["--text"],
+    about: "wavesock topics with `pubsub: redisPubSub({ url })` (node-redis)", requires: () => needs(["redis"]), vs: ["socket.io"] },
+  { name: "socket.io", side: "fanout", script: "servers/socketio.js", modes: ["broadcast"], compression: false, genArgs: ["--eio"],
+    about: "socket.io 4 + @socket.io/redis-adapter (node-redis): `socket.join(\"room\")`, `io.to(\"room\").emit(\"m\", data)`, websocket transport",
+    requires: () => needs(["socket.io", "@socket.io/redis-adapter", "redis"]) },
   // ------------------------------------------------------------ clients
   { name: "wavesock", side: "client", script: "clients/wavesock.js", about: "wavesock `connect()`, `for await` + `await send()`",
     vs: ["ws", "ws+addons", "undici"] },
@@ -75,6 +94,35 @@ export const IMPLS = [
     // Node 20 has the global only behind a flag; later Nodes have it by default.
     nodeArgs: typeof (/** @type {any} */ (globalThis).WebSocket) === "function" ? [] : ["--experimental-websocket"] },
 ];
+
+/**
+ * Why the fanout rows cannot run here: no redis-server / redis-cli on the
+ * PATH, or one of the npm packages not installed (they are devDependencies).
+ * @param {string[]} packages @returns {string | null}
+ */
+function needs(packages) {
+  const key = packages.join(",");
+  if (!needed.has(key)) needed.set(key, whyNot(packages));
+  return /** @type {string | null} */ (needed.get(key));
+}
+/** @type {Map<string, string | null>} */
+const needed = new Map();
+
+/** @param {string[]} packages @returns {string | null} */
+function whyNot(packages) {
+  for (const bin of ["redis-server", "redis-cli"]) {
+    if (spawnSync(bin, ["--version"], { stdio: "ignore" }).status !== 0) return `${bin} is not installed (Debian: apt-get install redis-server)`;
+  }
+  const require = createRequire(import.meta.url);
+  for (const p of packages) {
+    try {
+      require.resolve(p);
+    } catch {
+      return `the npm package ${p} is not installed (npm install)`;
+    }
+  }
+  return null;
+}
 
 /** Why `impl` cannot run on this machine, or null when it can. @param {Impl} impl */
 export function unavailable(impl) {

@@ -7,6 +7,7 @@
 import { IMPLS } from "./registry.js";
 import { SIDE } from "./rows.js";
 import { NOT_A_RESULT, notAResult } from "./cells.js";
+import { fanoutNotes } from "./fanout.js";
 
 /**
  * @typedef {import("./rows.js").Row} Row
@@ -120,6 +121,14 @@ const SECTION = {
     title: "Clients — each client library as the load generator, against the fixed C echo server (`loadgen serve`)",
     cpu: "C server % / client % of one core; CPU µs per message of the client",
   },
+  fanout: {
+    title:
+      "Across processes — two server processes sharing a room through redis-server (publisher on A, subscribers over A and B), " +
+      "the C load generator (socket.io: engine.io's websocket framing)",
+    cpu:
+      "servers A + B + redis-server % / generator % of one core (the three share the server core when pinned); " +
+      "CPU µs per delivery of A + B + redis-server",
+  },
 };
 
 /**
@@ -128,7 +137,7 @@ const SECTION = {
  */
 export function markdown({ header, rows, table, runs, micro }) {
   const lines = [...header, ""];
-  for (const side of /** @type {Side[]} */ (["server", "client"])) {
+  for (const side of /** @type {Side[]} */ (["server", "client", "fanout"])) {
     const mine = rows.filter((r) => SIDE[r.kind] === side && table.has(r.name));
     if (mine.length === 0) continue;
     const { names, pairs } = columnsOf(side, mine, table);
@@ -159,6 +168,7 @@ export function markdown({ header, rows, table, runs, micro }) {
       lines.push(`| ${row.name} | ${names.map((n) => cpu(cells.get(n))).join(" | ")} | ${pairs.map(([a, b]) => per(a, b)).join(" | ")} |`);
     }
     lines.push("");
+    if (side === "fanout") lines.push(...fanoutNotes(mine, table), "");
   }
   lines.push(
     "Medians of the repeats, (min–max) when repeated. ↑ higher is better, ↓ lower is better: a ratio above 1 " +

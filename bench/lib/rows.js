@@ -9,7 +9,7 @@ import { IMPLS } from "./registry.js";
 
 /**
  * @typedef {"msgs" | "mb" | "latency" | "handshakes" | "deliveries" | "idle" | "deflate"} Figure
- * @typedef {"server" | "idle" | "client" | "micro"} Kind
+ * @typedef {"server" | "idle" | "client" | "micro" | "fanout"} Kind
  * @typedef {{
  *   name: string,
  *   what: string,
@@ -65,10 +65,18 @@ export const ROWS = [
   { name: "client-1m", what: "client library as generator: 1 conn, 1 MiB, 2 in flight", figure: "mb", kind: "client",
     gen: ["--conns", "1", "--size", "1048576", "--window", "2"] },
   { name: "micro", what: "bench/micro.js: masking, UTF-8 validation", figure: "msgs", kind: "micro" },
+  // ---- topics and pub/sub (issue 12): the broadcast rows' shapes with wavesock's topics API, beside uWS's and Bun's
+  // topics (and wavesock's broadcast(), for what the topic layer costs); then the same room across two processes.
+  { name: "topics", what: "topics in one process: 500 subscribers, 64 B, 1 publisher, 16 messages in flight", figure: "deliveries", kind: "server",
+    mode: "broadcast", gen: ["broadcast", "--subs", "500", "--size", "64", "--window", "16"], impls: ["wavesock", "wavesock topics", "uWS", "Bun"] },
+  { name: "topics-4k", what: "topics in one process: 100 subscribers, 4 KiB, 1 publisher, 16 messages in flight", figure: "deliveries", kind: "server",
+    mode: "broadcast", gen: ["broadcast", "--subs", "100", "--size", "4096", "--window", "16"], impls: ["wavesock", "wavesock topics", "uWS", "Bun"] },
+  { name: "fanout", what: "2 processes + redis-server: publisher on A, 500 subscribers spread over A and B, 64 B text, 64 messages in flight",
+    figure: "deliveries", kind: "fanout", mode: "broadcast", gen: ["broadcast", "--subs", "500", "--size", "64", "--window", "64"] },
 ];
 
 /** The side a kind of row measures. @type {Record<Kind, import("./registry.js").Side | null>} */
-export const SIDE = { server: "server", idle: "server", client: "client", micro: null };
+export const SIDE = { server: "server", idle: "server", client: "client", micro: null, fanout: "fanout" };
 
 /**
  * The implementations that run `row`, in registry order (available or not).
