@@ -43,6 +43,12 @@ export interface ConnectOptions extends ConnectionOptions {
   /** Limits of the response head parser. */
   headLimits?: HeadLimits;
   /**
+   * Abort the opening: `connect` rejects with `signal.reason` (an
+   * `AbortError` `DOMException` unless you gave another) and the socket is
+   * destroyed. No effect once connected.
+   */
+  signal?: AbortSignal | null;
+  /**
    * Where the client reports what it cannot raise to you. The connection
    * itself reports everything through its errors, so nothing is logged
    * today; accepted so that one options object can serve `serve()` and
@@ -59,7 +65,8 @@ export interface ConnectOptions extends ConnectionOptions {
  * 101, the response is attached), `InvalidHandshake` (`WS_ERR_OPEN_TIMEOUT`,
  * `WS_ERR_HANDSHAKE_EOF`...), the socket's own error as Node raises it
  * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, TLS errors such as
- * `DEPTH_ZERO_SELF_SIGNED_CERT`: see `err.code`), or a `TypeError` /
+ * `DEPTH_ZERO_SELF_SIGNED_CERT`: see `err.code`), `signal.reason` once
+ * `options.signal` aborts, or a `TypeError` /
  * `RangeError` (code `WS_ERR_INVALID_ARGUMENT` / `WS_ERR_INVALID_OPTION`)
  * for an argument or option that is not allowed.
  *
@@ -103,6 +110,9 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Promis
     return Promise.reject(err);
   }
 
+  const signal = options.signal ?? null;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+
   return new Promise<Connection>((resolve, reject) => {
     let socket: net.Socket;
     if (options.sock) {
@@ -130,9 +140,12 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Promis
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       socket.destroy();
       reject(err);
     };
+    const onAbort = () => fail(signal!.reason);
+    signal?.addEventListener("abort", onAbort);
     const timer = setTimeout(
       () => fail(new InvalidHandshake("timed out during the opening handshake", { code: "WS_ERR_OPEN_TIMEOUT", status: 0 })),
       options.openTimeout ?? 10_000,
@@ -148,6 +161,7 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Promis
       if (result === null) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       socket.off("data", onData);
       socket.off("error", fail);
       socket.off("close", onClose);

@@ -61,6 +61,7 @@ import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendab
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
@@ -106,6 +107,10 @@ export class Connection implements AsyncIterable<Data> {
   private listenerPaused = false;
   /** The listener's `closed` is due once the held messages are handed over. */
   private listenerClosePending = false;
+  /** The peer's close frame was reached (its event drained from the core). */
+  private peerCloseReached = false;
+  /** The listener's `closing` was called. */
+  private listenerClosingCalled = false;
   /** The socket stopped being read: input held past READ_AHEAD. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -247,6 +252,7 @@ export class Connection implements AsyncIterable<Data> {
           this.heartbeat.onPong(ev.data);
           this.listener?.pong?.(ev.data);
         } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
+        else if (ev.type === "close") this.reachPeerClose();
       }
       // What the core holds beyond the queue's room is decoded as room frees
       // up (here when messages went to waiters instead of the queue, or
@@ -316,14 +322,17 @@ export class Connection implements AsyncIterable<Data> {
    * Hand every message to `listener` as it is decoded instead of queueing it
    * for `recv()` (which then rejects): how the event-style facades receive.
    * Messages already queued are handed over first. Backpressure is
-   * {@link pauseMessages}. The listener's `closed` comes once the connection
-   * is closed and every message was handed over.
+   * {@link pauseMessages}. The listener's `closing` comes when the peer's
+   * close frame is reached, in order with the messages; its `closed` once
+   * the connection is closed and every message was handed over.
    * @internal
    */
   listen(listener: ConnectionListener): void {
     if (this.listener !== null) throw new InvalidState("this connection already has a listener");
     if (this.inbox.waiting > 0) throw new InvalidState("recv() is waiting on this connection");
     this.listener = listener;
+    // Closed already: `closed` comes after what was received.
+    if (this.finished) this.listenerClosePending = true;
     this.handOver();
   }
 
@@ -346,10 +355,52 @@ export class Connection implements AsyncIterable<Data> {
     while (!this.listenerPaused && (data = this.inbox.take()) !== undefined) l.message(data);
     if (this.listenerPaused) return;
     this.afterInput();
+    this.notifyClosing();
     if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
       this.listenerClosePending = false;
       l.closed?.();
     }
+  }
+
+  /** The peer's close frame was drained from the core: the listener's `closing` is due, in order. */
+  private reachPeerClose(): void {
+    this.peerCloseReached = true;
+    this.notifyClosing();
+  }
+
+  /** Call the listener's `closing` once every message before the peer's close frame was handed over. */
+  private notifyClosing(): void {
+    const l = this.listener;
+    if (!this.peerCloseReached || this.listenerClosingCalled || l === null || this.listenerPaused || this.inbox.queued > 0) return;
+    this.listenerClosingCalled = true;
+    l.closing?.();
+  }
+
+  /**
+   * Send a whole message now, without a promise and without waiting for the
+   * write buffer: how the event-style facades send (their `send()` returns
+   * nothing, and they keep their own order and count of bytes buffered).
+   * `written`, when given, is called once the message's bytes have left the
+   * socket's write buffer, with an error instead when the socket was
+   * destroyed first. Throws `InvalidState` once closing.
+   * @internal
+   */
+  sendNow(message: string | Uint8Array, written?: (err?: Error | null) => void): void {
+    if (typeof message === "string") this.core.sendText(message, true);
+    else this.core.sendBinary(message, true);
+    this.flushOutput();
+    if (written === undefined) return;
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) {
+      process.nextTick(written, this.closedError());
+      return;
+    }
+    // A zero-length write after the frames: writes complete in order, so its
+    // callback says the frames have been handed to the OS. Node calls back
+    // without an error for writes still under way when the socket is
+    // destroyed: a callback that finds the socket destroyed cannot vouch
+    // for the bytes.
+    s.write(EMPTY, (err?: Error | null) => written(err ?? (s.destroyed ? this.closedError() : null)));
   }
 
   /**
@@ -619,6 +670,7 @@ export class Connection implements AsyncIterable<Data> {
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
+      else if (ev.type === "close") this.reachPeerClose();
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;

@@ -201,6 +201,16 @@ const localAddress: Check = (value, path, ctx) => {
   if (net.isIP(value) === 0) invalid(ctx, path, "an IP address string", value, true);
 };
 
+/** `signal`: an AbortSignal (or one that looks like it), or null. */
+const signal: Check = (value, path, ctx) => {
+  if (value === null) return;
+  const ok =
+    typeof value === "object" &&
+    typeof (value as { aborted?: unknown }).aborted === "boolean" &&
+    typeof (value as { addEventListener?: unknown }).addEventListener === "function";
+  if (!ok) invalid(ctx, path, "an AbortSignal (e.g. AbortSignal.timeout(5000)), or null", value);
+};
+
 const family: Check = (value, path, ctx) => {
   if (typeof value !== "number") invalid(ctx, path, "4, 6 or 0 (either)", value);
   if (value !== 0 && value !== 4 && value !== 6) invalid(ctx, path, "4, 6 or 0 (either)", value, true);
@@ -303,6 +313,7 @@ export const CONNECT_OPTIONS: Schema<ConnectOptions> = {
   family,
   headLimits: nested("head limits { maxHeadSize, maxHeaders }", HEAD_LIMITS),
   logger,
+  signal,
 };
 
 const CONNECT_ALIASES: Record<string, string> = {
