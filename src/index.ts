@@ -17,6 +17,20 @@ export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";
 export { Connection } from "./node/connection.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
+// The standard clients (WHATWG WebSocket, Chromium's WebSocketStream): src/whatwg/.
+export { WebSocket, WebSocketStream, WebSocketStreamError, CloseEvent, ErrorEvent } from "./whatwg/index.js";
+export type {
+  BinaryType,
+  WebSocketData,
+  CloseEventInit,
+  ErrorEventInit,
+  WebSocketOptions,
+  WebSocketInit,
+  WebSocketStreamOptions,
+  WebSocketOpenInfo,
+  WebSocketCloseInfo,
+  WebSocketCloseInit,
+} from "./whatwg/index.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export { localPubSub } from "./node/local-pubsub.js";
