@@ -272,7 +272,7 @@ export class WebSocketStream {
     }
     if (offered.length > 0 && conn.subprotocol === null) {
       conn.abort();
-      this.#abandon(notOpened(new Error(`the server chose none of the subprotocols offered (${offered.join(", ")})`)));
+      this.#abandon(notOpened(`the server chose none of the subprotocols offered (${offered.join(", ")})`));
       return;
     }
     this.#releaseSignal();

@@ -167,6 +167,7 @@ export class WebSocket extends EventTarget {
     return this.#binaryType;
   }
 
+  /** Set to `"blob"` or `"arraybuffer"`; other values are ignored, as the standard says. */
   set binaryType(value: BinaryType) {
     const v = String(value);
     if (v === "blob" || v === "arraybuffer") this.#binaryType = v;
@@ -177,6 +178,7 @@ export class WebSocket extends EventTarget {
     return this.#handlers.get("open") as ((this: WebSocket, event: Event) => unknown) | null;
   }
 
+  /** Set the `open` handler (replacing the last one, in its place among the listeners), or null to remove it. */
   set onopen(handler: ((this: WebSocket, event: Event) => unknown) | null) {
     this.#handlers.set("open", handler);
   }
@@ -186,6 +188,7 @@ export class WebSocket extends EventTarget {
     return this.#handlers.get("message") as ((this: WebSocket, event: MessageEvent) => unknown) | null;
   }
 
+  /** Set the `message` handler (replacing the last one, in its place among the listeners), or null to remove it. */
   set onmessage(handler: ((this: WebSocket, event: MessageEvent) => unknown) | null) {
     this.#handlers.set("message", handler);
   }
@@ -195,6 +198,7 @@ export class WebSocket extends EventTarget {
     return this.#handlers.get("error") as ((this: WebSocket, event: ErrorEvent) => unknown) | null;
   }
 
+  /** Set the `error` handler (replacing the last one, in its place among the listeners), or null to remove it. */
   set onerror(handler: ((this: WebSocket, event: ErrorEvent) => unknown) | null) {
     this.#handlers.set("error", handler);
   }
@@ -204,6 +208,7 @@ export class WebSocket extends EventTarget {
     return this.#handlers.get("close") as ((this: WebSocket, event: CloseEvent) => unknown) | null;
   }
 
+  /** Set the `close` handler (replacing the last one, in its place among the listeners), or null to remove it. */
   set onclose(handler: ((this: WebSocket, event: CloseEvent) => unknown) | null) {
     this.#handlers.set("close", handler);
   }
