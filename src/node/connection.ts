@@ -61,7 +61,8 @@ import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendab
 type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const EMPTY = new Uint8Array(0);
+/** A Buffer, not a Uint8Array: the socket would convert the latter on every write. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
@@ -379,27 +380,32 @@ export class Connection implements AsyncIterable<Data> {
   /**
    * Send a whole message now, without a promise and without waiting for the
    * write buffer: how the event-style facades send (their `send()` returns
-   * nothing, and they keep their own order and count of bytes buffered).
-   * `written`, when given, is called once the message's bytes have left the
-   * socket's write buffer, with an error instead when the socket was
-   * destroyed first. Throws `InvalidState` once closing.
+   * nothing, and they keep their own order and count of bytes buffered; see
+   * {@link whenWritten}). Throws `InvalidState` once closing.
    * @internal
    */
-  sendNow(message: string | Uint8Array, written?: (err?: Error | null) => void): void {
+  sendNow(message: string | Uint8Array): void {
     if (typeof message === "string") this.core.sendText(message, true);
     else this.core.sendBinary(message, true);
     this.flushOutput();
-    if (written === undefined) return;
+  }
+
+  /**
+   * Call `written` once everything written to the socket so far has left
+   * its write buffer (handed to the OS), or with an error when the socket
+   * is destroyed first. One call after several sends covers them all.
+   * @internal
+   */
+  whenWritten(written: (err: Error | null) => void): void {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) {
       process.nextTick(written, this.closedError());
       return;
     }
-    // A zero-length write after the frames: writes complete in order, so its
-    // callback says the frames have been handed to the OS. Node calls back
-    // without an error for writes still under way when the socket is
-    // destroyed: a callback that finds the socket destroyed cannot vouch
-    // for the bytes.
+    // A zero-length write: writes complete in order, so its callback says
+    // what came before has been handed to the OS. Node calls back without an
+    // error for writes still under way when the socket is destroyed: a
+    // callback that finds the socket destroyed cannot vouch for the bytes.
     s.write(EMPTY, (err?: Error | null) => written(err ?? (s.destroyed ? this.closedError() : null)));
   }
 

@@ -350,7 +350,8 @@ export class WebSocketStream {
       return;
     }
     // Over the high water mark: the write resolves once its bytes are handed to the OS.
-    return new Promise((resolve) => conn.sendNow(message, () => resolve()));
+    conn.sendNow(message);
+    return new Promise((resolve) => conn.whenWritten(() => resolve()));
   }
 
   // ---------------------------------------------------------------- closing

@@ -14,8 +14,9 @@
  *   connection was failed: a protocol violation, a message over `maxSize`, a
  *   keepalive timeout) then `close`.
  * - Sending never waits. `bufferedAmount` counts the bytes given to
- *   `send()` that have not left the socket's write buffer (each message's
- *   `written` callback takes its bytes off), and keeps counting — without
+ *   `send()` that have not left the socket's write buffer (the sends of one
+ *   turn of the event loop share a `whenWritten` callback, which takes
+ *   their bytes off), and keeps counting — without
  *   sending — once the closing handshake started. A `Blob` is read before
  *   it is sent; while one is being read, later messages and the close frame
  *   wait behind it in `#pending`, so everything goes out in the order of
@@ -41,6 +42,9 @@ export type BinaryType = "blob" | "arraybuffer";
 
 /** What `WebSocket.send()` takes: text, bytes (any view's bytes, or a buffer's), or a `Blob`. */
 export type WebSocketData = string | ArrayBufferLike | ArrayBufferView | Blob;
+
+/** Set by WebSocket's static block: the end of a turn's sends (see `#transmit`). */
+let endBatch: (ws: WebSocket, conn: Connection) => void;
 
 /** A message waiting behind a `Blob` being read, or the close frame. */
 type Pending = { blob: Blob; size: number } | { data: string | Uint8Array; size: number } | { close: CloseRequest };
@@ -93,6 +97,8 @@ export class WebSocket extends EventTarget {
   #conn: Connection | null = null;
   #opening: AbortController | null = null;
   #buffered = 0;
+  /** Bytes sent in this turn of the event loop, not yet given to `whenWritten`. */
+  #unwritten = 0;
   #protocol = "";
   #extensions = "";
   #pending: Pending[] | null = null;
@@ -364,14 +370,27 @@ export class WebSocket extends EventTarget {
   #transmit(message: string | Uint8Array, size: number): void {
     const conn = this.#conn!;
     if (conn.core.state !== "open") return;
-    conn.sendNow(
-      message,
-      size === 0
-        ? undefined
-        : (err) => {
-            if (!err) this.#buffered -= size;
-          },
-    );
+    if (size > 0) {
+      // One whenWritten per turn of the event loop for all its sends:
+      // scheduled before the first send writes, it runs before the
+      // connection ends its cork, so its marker goes out with them.
+      if (this.#unwritten === 0) process.nextTick(endBatch, this, conn);
+      this.#unwritten += size;
+    }
+    conn.sendNow(message);
+  }
+
+  /** The bytes of this turn's sends are written: `bufferedAmount` drops by them once they leave the socket. */
+  static #endBatch(ws: WebSocket, conn: Connection): void {
+    const size = ws.#unwritten;
+    ws.#unwritten = 0;
+    conn.whenWritten((err) => {
+      if (err === null) ws.#buffered -= size;
+    });
+  }
+
+  static {
+    endBatch = (ws, conn) => WebSocket.#endBatch(ws, conn);
   }
 
   #sendClose(request: CloseRequest): void {

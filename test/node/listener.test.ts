@@ -170,14 +170,16 @@ describe("Connection event mode: closing and sendNow", () => {
     expect(rec.events).toEqual(["message:x", "closed"]);
   });
 
-  it("sendNow writes at once, in order, and calls written once the bytes left the write buffer", async () => {
+  it("sendNow writes at once, in order; whenWritten calls back once what was written left the write buffer", async () => {
     const { client, server } = await pair();
     const rec = new Recorder();
     server.listen(rec);
     const written: string[] = [];
-    client.sendNow("one", (err) => written.push(`one:${err ? "error" : "ok"}`));
+    client.sendNow("one");
+    client.whenWritten((err) => written.push(`one:${err ? "error" : "ok"}`));
     client.sendNow(new Uint8Array([1, 2, 3]));
-    client.sendNow("three", (err) => written.push(`three:${err ? "error" : "ok"}`));
+    client.sendNow("three");
+    client.whenWritten((err) => written.push(`three:${err ? "error" : "ok"}`));
     // Nothing is written before the end of this turn (the writes are corked).
     expect(written).toEqual([]);
     await until(() => rec.messages.length === 3);
@@ -186,16 +188,23 @@ describe("Connection event mode: closing and sendNow", () => {
     expect(written).toEqual(["one:ok", "three:ok"]);
     await client.close();
     expect(() => client.sendNow("late")).toThrow(InvalidState);
+    const late: (Error | null)[] = [];
+    client.whenWritten((err) => late.push(err));
+    await until(() => late.length === 1);
+    expect(late[0]).toBeInstanceOf(Error);
   });
 
-  it("sendNow: written gets an error for bytes a destroyed socket never sent", async () => {
+  it("whenWritten gets an error for bytes a destroyed socket never sent", async () => {
     const { client, server } = await pair();
     server.listen(new Recorder());
     server.pauseMessages(true);
     const results: (Error | null | undefined)[] = [];
     // Far more than the socket buffers take while the peer does not read.
     const big = new Uint8Array(8 * 1024 * 1024);
-    for (let i = 0; i < 4; i++) client.sendNow(big, (err) => results.push(err));
+    for (let i = 0; i < 4; i++) {
+      client.sendNow(big);
+      client.whenWritten((err) => results.push(err));
+    }
     await until(() => client.socket.writableLength > 0 && server.socket.isPaused());
     client.abort();
     await until(() => results.length === 4);
