@@ -5,7 +5,10 @@
  * events, bufferedAmount against a peer that does not read, CLOSING on the
  * peer's close frame, Blob failures, TLS, and the wavesock limits.
  */
+import { execFile } from "node:child_process";
 import * as net from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   CloseEvent,
@@ -380,6 +383,17 @@ describe("the rest of the interface", () => {
       [2, 4, 5],
     ]);
     expect(got[0]!.byteLength).toBe(3);
+  });
+
+  it("events are not trusted (not the user agent's); a handler that throws is an uncaught exception, the listeners after it still run", async () => {
+    const { url } = await server();
+    const ws = open(url());
+    const event = await next(ws, "open");
+    expect(event.isTrusted).toBe(false);
+    // In a child process: the uncaught exception is the script's to catch (dist/, built by npm test).
+    const script = fileURLToPath(new URL("./fixtures/throwing-handler.mjs", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 });
+    expect(JSON.parse(stdout)).toEqual({ caught: ["handler failed"], got: ["first", "listener", "second", "listener"] });
   });
 
   it("send() refuses a view on a SharedArrayBuffer (Web IDL BufferSource) and takes everything else", async () => {
