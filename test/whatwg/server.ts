@@ -2,8 +2,9 @@
  * The server every standard-client scenario talks to — the same one for
  * Chromium's page, for our classes and for Node's built-in client — a
  * wavesock server whose request path says what the connection does. It also
- * serves the page Chromium runs the scenarios from, and the scenarios
- * module itself (scenarios.js), so that the browser runs the very same code.
+ * serves the page Chromium runs the scenarios from, and the scenario
+ * modules themselves (scenarios.js and what it imports), so that the
+ * browser runs the very same code.
  *
  *   /echo                 echo every message (text as text); permessage-deflate as negotiated
  *   /close?code=C&reason=R close at once with C and R
@@ -22,7 +23,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { serve, type Connection, type Server } from "../../src/index.js";
 
-const SCENARIOS = fileURLToPath(new URL("scenarios.js", import.meta.url));
+/** The scenario modules the page imports, by path. */
+const MODULES = new Set(["/scenarios.js", "/scenario-helpers.js", "/websocket-scenarios.js", "/stream-scenarios.js"]);
+const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>standard WebSocket scenarios</title>`;
 
@@ -96,7 +99,7 @@ export async function startScenarioServer(): Promise<ScenarioServer> {
       subprotocols: ["chat.v2", "chat.v1"],
       processRequest: (conn, req) => {
         if (req.headers["upgrade"] === undefined) {
-          if (req.path === "/scenarios.js") return conn.respond(200, readFileSync(SCENARIOS, "utf8"), { "content-type": "text/javascript; charset=utf-8" });
+          if (MODULES.has(req.path)) return conn.respond(200, readFileSync(HERE + req.path.slice(1), "utf8"), { "content-type": "text/javascript; charset=utf-8" });
           return conn.respond(200, PAGE, { "content-type": "text/html; charset=utf-8" });
         }
         if (req.path.startsWith("/reject")) return conn.respond(403, "no\n");
