@@ -48,6 +48,20 @@ export type { ConnectionData } from "./node/connection-context.js";
 export type { ConnectionOptions, Data, Sendable, HandshakeInfo, BinaryData, Fragment } from "./node/connection.js";
 export { MessageStream, STREAM_READ_AHEAD } from "./node/message-stream.js";
 export type { BinaryAs, BinaryOf, Received, RecvOptions, StreamOptions, TextAs, TextOf } from "./node/recv-options.js";
+// The standard clients (WHATWG WebSocket, Chromium's WebSocketStream): src/whatwg/.
+export { WebSocket, WebSocketStream, WebSocketStreamError, CloseEvent, ErrorEvent } from "./whatwg/index.js";
+export type {
+  BinaryType,
+  WebSocketData,
+  CloseEventInit,
+  ErrorEventInit,
+  WebSocketOptions,
+  WebSocketInit,
+  WebSocketStreamOptions,
+  WebSocketOpenInfo,
+  WebSocketCloseInfo,
+  WebSocketCloseInit,
+} from "./whatwg/index.js";
 export { broadcast } from "./node/broadcast.js";
 export type { BroadcastOptions } from "./node/broadcast.js";
 export { localPubSub } from "./node/local-pubsub.js";

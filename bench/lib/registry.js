@@ -93,6 +93,8 @@ export const IMPLS = [
   { name: "undici", side: "client", script: "clients/whatwg.js", about: "Node's built-in WebSocket (undici), binaryType arraybuffer",
     // Node 20 has the global only behind a flag; later Nodes have it by default.
     nodeArgs: typeof (/** @type {any} */ (globalThis).WebSocket) === "function" ? [] : ["--experimental-websocket"] },
+  { name: "wavesock WebSocket", side: "client", script: "clients/whatwg.js", env: { BENCH_WEBSOCKET_MODULE: "wavesock" },
+    about: "wavesock's standard `WebSocket` class (src/whatwg), the same script as undici's, binaryType arraybuffer", vs: ["undici"] },
 ];
 
 /**

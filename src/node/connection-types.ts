@@ -69,6 +69,12 @@ export interface ConnectionListener {
   ping?(data: Uint8Array): void;
   /** A pong arrived. */
   pong?(data: Uint8Array): void;
+  /**
+   * The peer's close frame was reached, after every message sent before it
+   * was handed over: the closing handshake has started (read
+   * `closeFrames.rcvd`). Not called when the connection ends without one.
+   */
+  closing?(): void;
   /** The connection is closed and every message was handed over: read `closeCode`, `closeFrames`... */
   closed?(): void;
 }

@@ -72,6 +72,8 @@ type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void }
 const RESOLVED: Promise<void> = Promise.resolve();
 /** What a `textAsBytes` listener gets a text message kept as a string as. */
 const TEXT_BYTES: RecvOptions = { text: "bytes", binary: "buffer" };
+/** A Buffer, not a Uint8Array: the socket would convert the latter on every write. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
@@ -121,6 +123,10 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private listenerClosePending = false;
   /** The listener takes text messages as their UTF-8 bytes (`listen({ textAsBytes })`). */
   private listenerTextBytes = false;
+  /** The peer's close frame was reached (its event drained from the core). */
+  private peerCloseReached = false;
+  /** The listener's `closing` was called. */
+  private listenerClosingCalled = false;
   /** The socket stopped being read: input held past READ_AHEAD. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -275,6 +281,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
           publishPing(this, "in", ev.data);
           this.listener?.ping?.(ev.data);
         }
+        else if (ev.type === "close") this.reachPeerClose();
       }
       // (A violation waiting for its close frame is committed first: the stream's error then says 1009, 1007...)
       if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) this.streamCut();
@@ -361,8 +368,9 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * Hand every message to `listener` as it is decoded instead of queueing it
    * for `recv()` (which then rejects): how the event-style facades receive.
    * Messages already queued are handed over first. Backpressure is
-   * {@link pauseMessages}. The listener's `closed` comes once the connection
-   * is closed and every message was handed over.
+   * {@link pauseMessages}. The listener's `closing` comes when the peer's
+   * close frame is reached, in order with the messages; its `closed` once
+   * the connection is closed and every message was handed over.
    * @internal
    */
   listen(listener: ConnectionListener, options: ListenOptions = {}): void {
@@ -370,6 +378,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     if (this.inbox.waiting > 0 || this.streamReader !== null) throw new InvalidState("recv() or recvStreaming() is waiting on this connection");
     this.listener = listener;
     this.listenerTextBytes = options.textAsBytes === true;
+    // Closed already: `closed` comes after what was received.
+    if (this.finished) this.listenerClosePending = true;
     this.handOver();
   }
 
@@ -392,10 +402,57 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     while (!this.listenerPaused && (message = this.inbox.take()) !== undefined) this.toListener(l, message);
     if (this.listenerPaused) return;
     this.afterInput();
+    this.notifyClosing();
     if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
       this.listenerClosePending = false;
       l.closed?.();
     }
+  }
+
+  /** The peer's close frame was drained from the core: the listener's `closing` is due, in order. */
+  private reachPeerClose(): void {
+    this.peerCloseReached = true;
+    this.notifyClosing();
+  }
+
+  /** Call the listener's `closing` once every message before the peer's close frame was handed over. */
+  private notifyClosing(): void {
+    const l = this.listener;
+    if (!this.peerCloseReached || this.listenerClosingCalled || l === null || this.listenerPaused || this.inbox.queued > 0) return;
+    this.listenerClosingCalled = true;
+    l.closing?.();
+  }
+
+  /**
+   * Send a whole message now, without a promise and without waiting for the
+   * write buffer: how the event-style facades send (their `send()` returns
+   * nothing, and they keep their own order and count of bytes buffered; see
+   * {@link whenWritten}). Throws `InvalidState` once closing.
+   * @internal
+   */
+  sendNow(message: string | Uint8Array): void {
+    if (typeof message === "string") this.core.sendText(message, true);
+    else this.core.sendBinary(message, true);
+    this.flushOutput();
+  }
+
+  /**
+   * Call `written` once everything written to the socket so far has left
+   * its write buffer (handed to the OS), or with an error when the socket
+   * is destroyed first. One call after several sends covers them all.
+   * @internal
+   */
+  whenWritten(written: (err: Error | null) => void): void {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) {
+      process.nextTick(written, this.closedError());
+      return;
+    }
+    // A zero-length write: writes complete in order, so its callback says
+    // what came before has been handed to the OS. Node calls back without an
+    // error for writes still under way when the socket is destroyed: a
+    // callback that finds the socket destroyed cannot vouch for the bytes.
+    s.write(EMPTY, (err?: Error | null) => written(err ?? (s.destroyed ? this.closedError() : null)));
   }
 
   /**
@@ -772,6 +829,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message") this.deliver(ev);
       else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
+      else if (ev.type === "close") this.reachPeerClose();
     }
     this.finished = true;
     this.pausedForInput = this.pausedForWrite = false;

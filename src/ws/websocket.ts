@@ -35,7 +35,7 @@ export type BinaryType = "nodebuffer" | "arraybuffer" | "fragments" | "blob";
 export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
 
 /** What `send`, `ping` and `pong` take, as in `ws`: strings, bytes, numbers, arrays of bytes, `Blob`s. */
-export type WsSendable = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[];
+export type WsSendable = string | Buffer | ArrayBuffer | ArrayBufferView | Blob | number | readonly number[] | readonly Uint8Array[];
 
 /** The options of `send(data, options, cb)`. */
 export interface SendOptions {
@@ -613,6 +613,8 @@ export function toBuffer(data: WsSendable): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // A `fragments` message (RawData) sent back: its bytes, where ws would make one byte per piece.
+  if (Array.isArray(data) && data.length > 0 && data.every((piece) => piece instanceof Uint8Array)) return Buffer.concat(data as Uint8Array[]);
   return Buffer.from(data as string);
 }
 

@@ -122,3 +122,94 @@ describe("Connection.listen (event mode)", () => {
     expect(rec.events.at(-1)).toBe("closed");
   });
 });
+
+describe("Connection event mode: closing and sendNow", () => {
+  it("closing comes after every message sent before the peer's close frame, then closed", async () => {
+    const { client, server } = await pair();
+    const rec = new Recorder();
+    const closing = () => rec.events.push(`closing:${server.closeFrames.rcvd?.code}`);
+    server.listen(Object.assign(rec, { closing }));
+    // Messages and the close frame in one TCP write: the core parses them together.
+    client.socket.cork();
+    for (let i = 0; i < 5; i++) void client.send(`m${i}`);
+    void client.close(4001, "bye");
+    client.socket.uncork();
+    await until(() => rec.events.includes("closed"));
+    expect(rec.events).toEqual(["message:m0", "message:m1", "message:m2", "message:m3", "message:m4", "closing:4001", "closed"]);
+  });
+
+  it("closing waits, in order, while the listener is paused, and comes for a close frame that arrived before listen()", async () => {
+    const { client, server } = await pair();
+    const rec = new Recorder();
+    server.listen(Object.assign(rec, { closing: () => rec.events.push("closing") }));
+    server.pauseMessages(true);
+    for (let i = 0; i < 3; i++) await client.send(`p${i}`);
+    await client.close();
+    await server.closed;
+    expect(rec.events).toEqual([]);
+    server.pauseMessages(false);
+    expect(rec.events).toEqual(["message:p0", "message:p1", "message:p2", "closing", "closed"]);
+
+    const second = await pair();
+    await second.client.send("early");
+    await second.client.close();
+    await second.server.closed;
+    const late = new Recorder();
+    second.server.listen(Object.assign(late, { closing: () => late.events.push("closing") }));
+    expect(late.events).toEqual(["message:early", "closing", "closed"]);
+  });
+
+  it("no closing when the connection ends without a close frame", async () => {
+    const { client, server } = await pair();
+    const rec = new Recorder();
+    server.listen(Object.assign(rec, { closing: () => rec.events.push("closing") }));
+    await client.send("x");
+    await until(() => rec.messages.length === 1);
+    client.abort();
+    await until(() => rec.events.includes("closed"));
+    expect(rec.events).toEqual(["message:x", "closed"]);
+  });
+
+  it("sendNow writes at once, in order; whenWritten calls back once what was written left the write buffer", async () => {
+    const { client, server } = await pair();
+    const rec = new Recorder();
+    server.listen(rec);
+    const written: string[] = [];
+    client.sendNow("one");
+    client.whenWritten((err) => written.push(`one:${err ? "error" : "ok"}`));
+    client.sendNow(new Uint8Array([1, 2, 3]));
+    client.sendNow("three");
+    client.whenWritten((err) => written.push(`three:${err ? "error" : "ok"}`));
+    // Nothing is written before the end of this turn (the writes are corked).
+    expect(written).toEqual([]);
+    await until(() => rec.messages.length === 3);
+    expect(rec.events).toEqual(["message:one", "message:<3 bytes>", "message:three"]);
+    await until(() => written.length === 2);
+    expect(written).toEqual(["one:ok", "three:ok"]);
+    await client.close();
+    expect(() => client.sendNow("late")).toThrow(InvalidState);
+    const late: (Error | null)[] = [];
+    client.whenWritten((err) => late.push(err));
+    await until(() => late.length === 1);
+    expect(late[0]).toBeInstanceOf(Error);
+  });
+
+  it("whenWritten gets an error for bytes a destroyed socket never sent", async () => {
+    const { client, server } = await pair();
+    server.listen(new Recorder());
+    server.pauseMessages(true);
+    const results: (Error | null | undefined)[] = [];
+    // Far more than the socket buffers take while the peer does not read.
+    const big = new Uint8Array(8 * 1024 * 1024);
+    for (let i = 0; i < 4; i++) {
+      client.sendNow(big);
+      client.whenWritten((err) => results.push(err));
+    }
+    await until(() => client.socket.writableLength > 0 && server.socket.isPaused());
+    client.abort();
+    await until(() => results.length === 4);
+    // 32 MiB can't have left while the peer read at most READ_AHEAD: the last one at least was never sent.
+    expect(results.at(-1)).toBeInstanceOf(Error);
+    await client.closed;
+  });
+});

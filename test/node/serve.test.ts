@@ -364,6 +364,43 @@ describe("serve: the opening handshake", () => {
     silent.close();
   });
 
+  it("connect: options.signal aborts the opening (rejects with its reason, the socket is dropped) and does nothing once open", async () => {
+    const sockets: net.Socket[] = [];
+    let dropped = 0;
+    const silent = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => dropped++);
+      socket.resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const ac = new AbortController();
+    const pending = connect(`ws://127.0.0.1:${port}`, { signal: ac.signal }).catch((e: unknown) => e);
+    await until(() => sockets.length === 1);
+    ac.abort();
+    const err = await pending;
+    expect(err).toBeInstanceOf(DOMException);
+    expect((err as DOMException).name).toBe("AbortError");
+    await until(() => dropped === 1);
+    // Already aborted: rejects at once with the reason given, opens nothing.
+    const reason = new Error("gave up");
+    await expect(connect(`ws://127.0.0.1:${port}`, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(sockets.length).toBe(1);
+    silent.close();
+    // Once connected the signal is let go of: aborting it later closes nothing.
+    const server = await echoServer();
+    const later = new AbortController();
+    const ws = await connect(`ws://127.0.0.1:${server.port}`, { signal: later.signal });
+    later.abort();
+    await ws.send("still open");
+    expect(await ws.recv()).toBe("still open");
+    await ws.close();
+    await expect(connect(`ws://127.0.0.1:${server.port}`, { signal: "soon" as never })).rejects.toThrow(
+      /connect\(\): options.signal must be an AbortSignal/,
+    );
+  });
+
   it("connect: a peer that is not a WebSocket server gives a typed error, not a crash", async () => {
     const liar = net.createServer((socket) => {
       socket.on("error", () => undefined);

@@ -306,6 +306,20 @@ describe.each(IMPLS)("client WebSocket: $name", (impl) => {
     expect(data.length).toBe(documented(impl, "fragments", { ws: 2, wavesock: 1 }));
   });
 
+  it("echoing what a message handler got (RawData): a fragments array goes back as its bytes on wavesock (documented)", async () => {
+    const s = await listen(PEER.WebSocketServer);
+    s.wss.on("connection", (peer) => peer.on("message", (data, isBinary) => peer.send(data, { binary: isBinary })));
+    const ws = client(s.url);
+    ws.binaryType = "fragments";
+    await next(ws, "open");
+    ws.send(Buffer.from("abcd"));
+    const [first] = await next<[Buffer[]]>(ws, "message");
+    ws.send(first); // the RawData a handler got, straight back (types allow it in both)
+    const [echoed] = await next<[Buffer[]]>(ws, "message");
+    // ws turns each Buffer of the array into one byte (Buffer.from(array)); wavesock sends their concatenation.
+    expect(Buffer.concat(echoed).toString("latin1")).toBe(documented(impl, "send-array", { ws: "\0", wavesock: "abcd" }));
+  });
+
   it("pause() stops messages until resume(); isPaused", async () => {
     const s = await listen(PEER.WebSocketServer);
     let peer!: import("ws").WebSocket;
