@@ -55,10 +55,9 @@ import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError
 import { Inbox } from "./inbox.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
+import { SocketIO } from "./socket-io.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
 import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Sendable, BinaryData } from "./connection-types.js";
-
-type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -93,12 +92,9 @@ export class Connection implements AsyncIterable<Data> {
   onClosed: ((conn: Connection) => void) | null = null;
 
   private readonly maxQueue: number | null;
-  private readonly writeHigh: number;
-  private readonly writeLow: number;
-  private readonly closeTimeoutMs: number;
-
+  /** The socket's reading, writing and closing (./socket-io.ts). */
+  private readonly io: SocketIO;
   private readonly inbox = new Inbox();
-  private drainWaiters: Waiter<void>[] = [];
   private readonly heartbeat: Heartbeat;
   /** The event-style receiver, when a facade took the messages (see `listen`). */
   private listener: ConnectionListener | null = null;
@@ -106,16 +102,8 @@ export class Connection implements AsyncIterable<Data> {
   private listenerPaused = false;
   /** The listener's `closed` is due once the held messages are handed over. */
   private listenerClosePending = false;
-  /** The socket stopped being read: input held past READ_AHEAD. */
-  private pausedForInput = false;
-  /** The socket stopped being read: the write buffer is over the high water mark. */
-  private pausedForWrite = false;
-  private corked = false;
   private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private socketError: Error | null = null;
-  private finished = false;
   // Created on first use: an idle connection nobody waits on keeps no promise.
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
@@ -128,30 +116,23 @@ export class Connection implements AsyncIterable<Data> {
     this.response = info.response;
     this.subprotocol = info.subprotocol;
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
-    this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
-    this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
+    this.io = new SocketIO(socket, this, options);
     this.heartbeat = new Heartbeat(
       this,
       options.pingInterval === undefined ? 20_000 : options.pingInterval,
       options.pingTimeout === undefined ? 20_000 : options.pingTimeout,
     );
-    this.closeTimeoutMs = options.closeTimeout ?? 10_000;
-    this.onWritten = this.onWritten.bind(this);
-
-    socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("end", () => this.receiveEof());
-    socket.on("error", (err) => {
-      this.socketError ??= err;
-    });
-    socket.on("close", () => this.finish());
-    // No 'drain' listener: senders held by the high water mark are woken by
-    // the callbacks of the writes that filled the buffer (`onWritten`).
     this.heartbeat.schedule();
   }
 
   /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
   get latency(): number {
     return this.heartbeat.latency;
+  }
+
+  /** True once the socket is closed. */
+  private get finished(): boolean {
+    return this.io.finished;
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -202,12 +183,12 @@ export class Connection implements AsyncIterable<Data> {
 
   /** `send` waits while more bytes than this wait to be written. */
   get writeHighWaterMark(): number {
-    return this.writeHigh;
+    return this.io.writeHigh;
   }
 
   /** Bytes waiting in the socket's write buffer. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.io.bufferedAmount;
   }
 
   // ----------------------------------------------------------------- reading
@@ -228,7 +209,8 @@ export class Connection implements AsyncIterable<Data> {
     this.afterInput();
   }
 
-  private receiveEof(): void {
+  /** @internal SocketHost: the peer ended its side. */
+  receiveEof(): void {
     this.core.receiveEof();
     this.afterInput();
   }
@@ -267,8 +249,8 @@ export class Connection implements AsyncIterable<Data> {
         this.afterInput();
       });
     }
-    if (p.closeTransport) this.endTransport();
-    else if (p.closeExpected) this.startCloseTimer();
+    if (p.closeTransport) this.io.endTransport();
+    else if (p.closeExpected) this.io.startCloseTimer();
     if (this.finished) this.disposeExtension();
   }
 
@@ -289,21 +271,7 @@ export class Connection implements AsyncIterable<Data> {
       p.freezeBacklog();
       inputFull = false;
     }
-    const buffered = this.socket.writableLength;
-    const writeFull = buffered > this.writeHigh || (this.pausedForWrite && buffered > this.writeLow);
-    if (inputFull === this.pausedForInput && writeFull === this.pausedForWrite) return;
-    this.pausedForInput = inputFull;
-    this.pausedForWrite = writeFull;
-    this.applyReading();
-  }
-
-  private applyReading(): void {
-    const s = this.socket;
-    if (this.pausedForInput || this.pausedForWrite) {
-      if (!s.isPaused()) s.pause();
-    } else if (s.isPaused() && !this.finished) {
-      s.resume();
-    }
+    this.io.setInputPaused(inputFull);
   }
 
   private deliver(data: Data): void {
@@ -450,33 +418,17 @@ export class Connection implements AsyncIterable<Data> {
    * @internal (broadcast queues frames on the core, then calls this)
    */
   flushOutput(): void {
-    this.write(this.core.dataToSend());
+    this.io.write(this.core.dataToSend());
   }
 
   /** @internal Write bytes that are not frames (the server's 101 response), corked with what follows. */
   writeRaw(bytes: Uint8Array): void {
-    this.write([bytes]);
-  }
-
-  private write(bufs: Uint8Array[]): void {
-    const s = this.socket;
-    if (s.destroyed || s.writableEnded) return;
-    if (!this.corked && bufs.length > 0) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(uncork, this);
-    }
-    for (let i = 0; i < bufs.length; i++) {
-      const b = bufs[i]!;
-      if (s.writableLength + b.length > this.writeLow) s.write(b, this.onWritten);
-      else s.write(b);
-    }
+    this.io.write([bytes]);
   }
 
   /** @internal Ends the cork started by `flush`. */
   uncorkNow(): void {
-    this.corked = false;
-    this.socket.uncork();
+    this.io.uncorkNow();
   }
 
   /**
@@ -484,24 +436,7 @@ export class Connection implements AsyncIterable<Data> {
    * @internal
    */
   writable(): Promise<void> {
-    if (this.socket.writableLength <= this.writeHigh) return RESOLVED;
-    if (this.finished) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
-  }
-
-  private onWritten(): void {
-    if (this.socket.writableLength > this.writeLow) return;
-    if (this.drainWaiters.length !== 0) this.wakeDrainWaiters();
-    if (this.pausedForWrite) {
-      this.pausedForWrite = false;
-      this.applyReading();
-    }
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    return this.io.writable();
   }
 
   /**
@@ -584,34 +519,17 @@ export class Connection implements AsyncIterable<Data> {
     this.socket.destroy();
   }
 
-  private startCloseTimer(): void {
-    if (this.closeTimer !== null || this.finished) return;
-    // Not unref()ed: a close in progress keeps the process alive until it
-    // ends (`await ws.close()` / `await server.close()` at the top level).
-    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
-  }
-
-  private endTransport(): void {
-    const s = this.socket;
-    if (!s.writableEnded && !s.destroyed) {
-      if (this.corked) this.uncorkNow();
-      s.end();
-    }
-    // The peer should now close its side; if it doesn't, drop the connection.
-    this.startCloseTimer();
-  }
-
-  /** The error that `recv`/`send` raise once closed. */
-  private closedError(): ConnectionClosed {
+  /** @internal SocketHost: the error that `recv`/`send` raise once closed. */
+  closedError(): ConnectionClosed {
     const core = this.core;
     return connectionClosed(core.closeRcvd, core.closeSent, {
       rcvdThenSent: core.closeRcvdThenSent,
-      cause: core.failure ?? this.socketError ?? undefined,
+      cause: core.failure ?? this.io.socketError ?? undefined,
     });
   }
 
-  /** The socket closed: settle everything that waits. */
-  private finish(): void {
+  /** @internal SocketHost: the socket closed: settle everything that waits. */
+  socketClosed(): void {
     if (this.finished) return;
     if (!this.core.eofReceived) this.core.receiveEof();
     // Deliver anything still in the core's queue before closing the books
@@ -620,16 +538,15 @@ export class Connection implements AsyncIterable<Data> {
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message" || ev.type === "fragment") this.deliver(ev.data);
     }
-    this.finished = true;
-    this.pausedForInput = this.pausedForWrite = false;
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.io.finished = true;
+    this.io.clearPauses();
     // Errors are built only when somebody waits: an error captures a stack trace.
     let err: ConnectionClosed | null = null;
     const closedError = () => (err ??= this.closedError());
     this.heartbeat.stop(closedError);
-    if (this.inbox.waiting + this.drainWaiters.length > 0) {
+    if (this.inbox.waiting + this.io.drainWaiting > 0) {
       this.inbox.rejectWaiters(closedError());
-      for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
+      this.io.rejectDrainWaiters(closedError());
     }
     this.disposeExtension();
     this.resolveClosed?.();
@@ -697,10 +614,6 @@ export class Connection implements AsyncIterable<Data> {
       return Promise.reject(err);
     }
   }
-}
-
-function uncork(conn: Connection): void {
-  conn.uncorkNow();
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
