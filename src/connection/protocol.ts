@@ -64,8 +64,9 @@ import { InvalidState, ProtocolError, type CloseInfo } from "../errors.js";
 import type { MessageExtension } from "../extensions/types.js";
 import { parseClosePayload, serializeClosePayload } from "../frame/close.js";
 import { randomMask, type MaskSource } from "../frame/mask.js";
-import { Opcode } from "../frame/opcodes.js";
+import { Opcode, isControlOpcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
+import { OutputQueue } from "./output.js";
 import { Receiver } from "./receiver.js";
 
 /** Which end of the connection this is. */
@@ -132,7 +133,8 @@ export class Protocol {
 
   private events: ProtocolEvent[] = [];
   private eventHead = 0;
-  private out: Uint8Array[] = [];
+  /** What to write, in order (small frames coalesced in a shared arena: ./output.ts). */
+  private readonly output = new OutputQueue();
   /** The answer to the latest ping, not yet taken by dataToSend (§5.5.3: only the most recent needs one). */
   private pendingPong: Uint8Array[] | null = null;
   /**
@@ -313,14 +315,17 @@ export class Protocol {
   /** The bytes to write to the socket, in order; the list is emptied. */
   dataToSend(): Uint8Array[] {
     if (this.pendingPong !== null) this.takePong();
-    const out = this.out;
-    if (out.length !== 0) this.out = [];
-    return out;
+    return this.output.take();
   }
 
   /** True when `dataToSend()` would return something. */
   get hasDataToSend(): boolean {
-    return this.out.length !== 0 || this.pendingPong !== null;
+    return !this.output.empty || this.pendingPong !== null;
+  }
+
+  /** How many bytes `dataToSend()` would return (what waits to be written, for the adapter's backpressure). */
+  get bytesToSend(): number {
+    return this.output.size;
   }
 
   // --------------------------------------------------------------- sending --
@@ -348,7 +353,7 @@ export class Protocol {
   /** Queue frames built elsewhere (broadcast frames a message once for many connections). */
   sendFrames(frames: readonly Uint8Array[]): void {
     if (!this.canSendFrames) throw new InvalidState("cannot send a message now");
-    for (const f of frames) this.out.push(f);
+    for (let i = 0; i < frames.length; i++) this.output.push(frames[i]!);
   }
 
   /** Send a ping (payload ≤ 125 bytes). */
@@ -402,12 +407,11 @@ export class Protocol {
       // reaching here precedes the peer's close (nothing is read after it),
       // so it is answered even when we already sent ours. With
       // coalescePongs, only the latest unsent answer is kept (§5.5.3).
-      const pong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
       if (this.coalescePongs) {
-        this.pendingPong = pong;
+        this.pendingPong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
       } else {
         if (this.pendingPong !== null) this.takePong();
-        for (const f of pong) this.out.push(f);
+        this.writeFrame(Opcode.PONG, payload, true, 0);
       }
       this.events.push({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
@@ -493,12 +497,15 @@ export class Protocol {
   private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
     // A pending pong goes before our close frame, never after it.
     if (opcode === Opcode.CLOSE && this.pendingPong !== null) this.takePong();
-    const frames = serializeFrame(opcode, payload, { fin, rsv, mask: this.maskSource });
-    for (const f of frames) this.out.push(f);
+    if (isControlOpcode(opcode) && (payload.length > 125 || !fin)) {
+      throw new InvalidState("control frames must be unfragmented with at most 125 bytes of payload");
+    }
+    this.output.frame(fin, rsv, opcode, payload, this.maskSource === null ? null : this.maskSource());
   }
 
   private takePong(): void {
-    for (const f of this.pendingPong!) this.out.push(f);
+    const pong = this.pendingPong!;
+    for (let i = 0; i < pong.length; i++) this.output.push(pong[i]!);
     this.pendingPong = null;
   }
 

@@ -116,7 +116,7 @@ export class Connection implements AsyncIterable<Data> {
     this.response = info.response;
     this.subprotocol = info.subprotocol;
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
-    this.io = new SocketIO(socket, this, options);
+    this.io = new SocketIO(socket, this, protocol, options);
     this.heartbeat = new Heartbeat(
       this,
       options.pingInterval === undefined ? 20_000 : options.pingInterval,
@@ -204,7 +204,7 @@ export class Connection implements AsyncIterable<Data> {
     // (the application may have emptied it since the last chunk).
     if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
-    p.coalescePongs = this.socket.writableLength > 0;
+    p.coalescePongs = this.io.bufferedAmount > 0;
     p.receiveData(chunk);
     this.afterInput();
   }
@@ -236,7 +236,7 @@ export class Connection implements AsyncIterable<Data> {
       if (!p.holding) break;
       const room = this.room();
       if (room <= 0) break;
-      p.coalescePongs = this.socket.writableLength > 0;
+      p.coalescePongs = this.io.bufferedAmount > 0;
       p.allowMessages(room);
     }
     if (p.hasDataToSend) this.flushOutput();
@@ -413,22 +413,22 @@ export class Connection implements AsyncIterable<Data> {
   }
 
   /**
-   * Write what the core produced; frames written in one turn of the event
-   * loop go out in one `writev`.
+   * The core has output: it is written on the next tick, with everything
+   * else queued in this turn of the event loop (one write per connection).
    * @internal (broadcast queues frames on the core, then calls this)
    */
   flushOutput(): void {
-    this.io.write(this.core.dataToSend());
+    this.io.scheduleFlush();
   }
 
-  /** @internal Write bytes that are not frames (the server's 101 response), corked with what follows. */
+  /** @internal Write bytes that are not frames (the server's 101 response), before the frames that follow. */
   writeRaw(bytes: Uint8Array): void {
-    this.io.write([bytes]);
+    this.io.writeRaw(bytes);
   }
 
-  /** @internal Ends the cork started by `flush`. */
+  /** @internal Write what is queued now rather than on the next tick. */
   uncorkNow(): void {
-    this.io.uncorkNow();
+    this.io.flushNow();
   }
 
   /**
