@@ -212,13 +212,16 @@ export class Protocol {
   /**
    * Feed bytes received from the peer. The core owns `chunk` afterwards
    * (payloads are unmasked in place and may be delivered as views of it).
+   * With `borrowed`, the chunk is the core's only until this call returns
+   * (a read buffer the adapter reuses): it may still be written to, but
+   * what must be kept — message payloads, held input — is copied out of it.
    * Never throws on peer input: violations fail the connection.
    */
-  receiveData(chunk: Uint8Array): void {
+  receiveData(chunk: Uint8Array, borrowed = false): void {
     if (this._eofReceived || this.receiver.finished) return;
     const eventsBefore = this.events.length;
     try {
-      this.receiver.push(chunk);
+      this.receiver.push(chunk, borrowed);
     } catch (err) {
       this.readFailed(err, eventsBefore);
     }

@@ -179,25 +179,27 @@ export class Receiver implements FrameSink {
   // ------------------------------------------------------------- input ----
 
   /**
-   * Feed a received chunk (owned by the core from now on). Throws
-   * ProtocolError on a violation; reading stops there.
+   * Feed a received chunk (owned by the core from now on; only until this
+   * call returns when `borrowed`: what must outlive it is copied — message
+   * payloads, fused with unmasking, and held input). Throws ProtocolError on
+   * a violation; reading stops there.
    */
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array, borrowed = false): void {
     if (this.front === Front.DECODER) {
       if (this.budget <= 0 && this.atMessageBoundary()) {
-        this.startHolding(chunk);
+        this.startHolding(chunk, borrowed);
         return;
       }
       let used: number;
       try {
-        used = this.decoder.push(chunk);
+        used = this.decoder.push(chunk, borrowed);
       } catch (err) {
         this.stop();
         throw err;
       }
-      if (this.budget <= 0 && this.front === Front.DECODER && this.atMessageBoundary()) this.startHolding(chunk.subarray(used));
+      if (this.budget <= 0 && this.front === Front.DECODER && this.atMessageBoundary()) this.startHolding(chunk.subarray(used), borrowed);
     } else if (this.front === Front.HELD) {
-      this.hold(chunk);
+      this.hold(chunk, borrowed);
     }
   }
 
@@ -304,7 +306,7 @@ export class Receiver implements FrameSink {
     return this.msgOpcode === NO_MESSAGE && this.decoder.atFrameBoundary && !this.decoderDone;
   }
 
-  private startHolding(rest: Uint8Array): void {
+  private startHolding(rest: Uint8Array, borrowed: boolean): void {
     this.front = Front.HELD;
     // The decoder stopped at the end of a message: a frame boundary, where
     // the scanner starts.
@@ -315,12 +317,13 @@ export class Receiver implements FrameSink {
       preserveInput: true,
     });
     if (this.discarding) this.frozen = true;
-    if (rest.length > 0) this.hold(rest);
+    if (rest.length > 0) this.hold(rest, borrowed);
   }
 
-  private hold(chunk: Uint8Array): void {
+  private hold(chunk: Uint8Array, borrowed: boolean): void {
     if (!this.frozen) {
-      this.backlog.push(chunk);
+      // A borrowed chunk is copied to be kept; the scanner reads the original while it is valid.
+      this.backlog.push(borrowed ? copyOf(chunk) : chunk);
       this.backlogSize += chunk.length;
     }
     const scanner = this.scanner;
@@ -426,11 +429,23 @@ export class Receiver implements FrameSink {
 
   /**
    * @internal FrameSink: a piece of a data frame's payload that did not
-   * come with its header. It is unmasked straight into the message buffer:
-   * one pass over the bytes, and memory committed only as bytes arrive.
+   * come with its header, or any piece of a borrowed chunk. It is unmasked
+   * straight into the message buffer: one pass over the bytes, and memory
+   * committed only as bytes arrive. Null (unmasked in place, not copied)
+   * for control frames (copied when they end) and for a message that is
+   * all in this piece and used up at once: a text message (decoded to a
+   * string) or a compressed one (inflated), outside streaming.
    */
   payloadTarget(length: number): Uint8Array | null {
     if (isControlOpcode(this.frameOpcode)) return null;
+    if (
+      length === this.frameLength &&
+      this.frameFin &&
+      this.msgSize === 0 &&
+      (this.msgCompressed || (this.msgOpcode === Opcode.TEXT && !this.streaming))
+    ) {
+      return null;
+    }
     this.inPlace = true;
     return this.payload.reserve(length, this.frameUpper);
   }
@@ -537,6 +552,13 @@ class ControlScanner implements FrameSink {
   onFrameEnd(): void {
     this.receiver.scanned(this.opcode, this.buf.slice(0, this.len));
   }
+}
+
+/** A copy of `chunk` the core keeps (a borrowed chunk is reused by its owner). */
+function copyOf(chunk: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafe(chunk.length);
+  copy.set(chunk);
+  return copy;
 }
 
 function invalidUtf8(): ProtocolError {

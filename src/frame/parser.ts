@@ -28,6 +28,12 @@
  * per frame, so that the sink commits memory as bytes arrive rather than
  * for the length a header announces.
  *
+ * A chunk pushed as *borrowed* (a read buffer the caller reuses once `push`
+ * returns) is still the parser's to write to while `push` runs, but views of
+ * it must not outlive the call: the sink is then asked for a target for
+ * every piece of a data frame, and returns null only for what it uses up
+ * before `push` returns.
+ *
  * Two more modes serve the connection's backpressure and closing:
  * - `pause()` (from a sink callback) stops `push` after the current frame;
  *   `push` returns how much of the chunk it consumed, the caller keeps the
@@ -46,7 +52,7 @@
  * an error the parser must not be fed again (the connection is failed).
  */
 import { ProtocolError } from "../errors.js";
-import { mask, maskInto } from "./mask.js";
+import { maskCopy, maskSlice } from "./mask.js";
 import { isControlOpcode, isKnownOpcode } from "./opcodes.js";
 
 /** Receives what a {@link FrameParser} finds. Callbacks may throw `ProtocolError`. */
@@ -100,8 +106,10 @@ export class FrameParser {
   private masked = false;
   private remaining = 0;
   private payloadPos = 0;
-  /** The current frame's payload did not all come with its header: ask the sink for targets. */
-  private spanning = false;
+  /** Ask the sink for targets: the current frame's payload did not all come with its header, or the chunk is borrowed. */
+  private askTarget = false;
+  /** The chunk being pushed is borrowed (see the module comment). */
+  private borrowed = false;
   /** The current frame is a data frame passed over (skipData). */
   private skipping = false;
   private skipData_: boolean;
@@ -109,8 +117,6 @@ export class FrameParser {
   /** Control payload copy (preserveInput), allocated on first use. */
   private controlCopy: Uint8Array | null = null;
   private controlOpcode = false;
-  /** The masking key rotated to the phase of the next piece (fused copy). */
-  private readonly phasedKey = new Uint8Array(4);
   private stopped = false;
   private paused = false;
   /** Data frames passed over in skipData mode, and their payload bytes. */
@@ -167,13 +173,16 @@ export class FrameParser {
 
   /**
    * Feed the next chunk. The parser owns it from now on (payloads are
-   * unmasked in place, unless `preserveInput`). Returns the number of bytes
+   * unmasked in place, unless `preserveInput`) — only until `push` returns
+   * when `borrowed` (see the module comment). Returns the number of bytes
    * consumed: all of them, unless the sink called {@link pause}.
    */
-  push(chunk: Uint8Array): number {
+  push(chunk: Uint8Array, borrowed = false): number {
     let pos = 0;
     const end = chunk.length;
     this.paused = false;
+    // (A frame that started in an earlier chunk spans chunks: askTarget is already set.)
+    this.borrowed = borrowed;
     while (pos < end && !this.stopped && !this.paused) {
       if (this.state === HEADER) {
         pos = this.readHeader(chunk, pos);
@@ -184,9 +193,8 @@ export class FrameParser {
         if ((this.remaining -= n) === 0) this.state = HEADER;
       } else {
         const n = Math.min(this.remaining, end - pos);
-        const view = chunk.subarray(pos, pos + n);
+        this.deliver(chunk, pos, n);
         pos += n;
-        this.deliver(view);
       }
     }
     return this.stopped ? end : pos;
@@ -293,7 +301,7 @@ export class FrameParser {
       return;
     }
     this.skipping = false;
-    this.spanning = length > available && this.sink.payloadTarget !== undefined;
+    this.askTarget = (length > available || this.borrowed) && this.sink.payloadTarget !== undefined;
     this.sink.onFrameStart(fin, rsv, opcode, length);
     if (length === 0) {
       if (!this.stopped) this.sink.onFrameEnd();
@@ -302,34 +310,27 @@ export class FrameParser {
     }
   }
 
-  /** Unmask a payload piece (in place, or into a target) and hand it to the sink. */
-  private deliver(view: Uint8Array): void {
+  /** Unmask the payload piece `chunk[pos..pos+n)` (in place, or into a target) and hand it to the sink. */
+  private deliver(chunk: Uint8Array, pos: number, n: number): void {
     let target: Uint8Array | null = null;
     if (this.preserveInput && this.controlOpcode) {
       // Control payloads are at most 125 bytes (checked from the header).
-      target = (this.controlCopy ??= new Uint8Array(125)).subarray(this.payloadPos, this.payloadPos + view.length);
-    } else if (this.spanning) {
-      target = this.sink.payloadTarget!(view.length);
+      target = (this.controlCopy ??= new Uint8Array(125)).subarray(this.payloadPos, this.payloadPos + n);
+    } else if (this.askTarget) {
+      target = this.sink.payloadTarget!(n);
     }
+    let view: Uint8Array;
     if (target !== null) {
-      if (this.masked) {
-        const at = this.payloadPos;
-        const k = this.key;
-        const pk = this.phasedKey;
-        pk[0] = k[at & 3]!;
-        pk[1] = k[(at + 1) & 3]!;
-        pk[2] = k[(at + 2) & 3]!;
-        pk[3] = k[(at + 3) & 3]!;
-        maskInto(view, pk, target, 0);
-      } else {
-        target.set(view);
-      }
+      // The fused path: one pass from the chunk into the sink's buffer.
+      if (this.masked) maskCopy(chunk, pos, pos + n, this.key, this.payloadPos, target, 0);
+      else target.set(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
       view = target;
-    } else if (this.masked) {
-      mask(view, this.key, this.payloadPos);
+    } else {
+      if (this.masked) maskSlice(chunk, pos, pos + n, this.key, this.payloadPos);
+      view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
     }
-    this.payloadPos += view.length;
-    this.remaining -= view.length;
+    this.payloadPos += n;
+    this.remaining -= n;
     if (this.remaining === 0) this.state = HEADER;
     this.sink.onPayload(view);
     if (this.remaining === 0 && !this.stopped) this.sink.onFrameEnd();

@@ -63,7 +63,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
- * (it may overshoot by one socket read, at most 64 KiB): what lets a close
+ * (it may overshoot by one socket read: at most 256 KiB into the shared read
+ * buffer, 64 KiB otherwise): what lets a close
  * frame behind unread messages be seen, and what bounds a slow reader's
  * memory beyond the queue itself.
  */
@@ -195,17 +196,18 @@ export class Connection implements AsyncIterable<Data> {
 
   /**
    * Feed bytes to the core as if they came from the socket (used for bytes
-   * that arrived together with the handshake).
+   * that arrived together with the handshake). `borrowed`: the chunk is
+   * valid only until this call returns (the shared read buffer).
    * @internal
    */
-  receive(chunk: Uint8Array): void {
+  receive(chunk: Uint8Array, borrowed = false): void {
     const p = this.core;
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
     if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
     p.coalescePongs = this.io.bufferedAmount > 0;
-    p.receiveData(chunk);
+    p.receiveData(chunk, borrowed);
     this.afterInput();
   }
 

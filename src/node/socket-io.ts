@@ -5,6 +5,8 @@
  * the connection's business: it owns a {@link SocketIO} and hears of the
  * socket through the {@link SocketHost} interface.
  *
+ * - Reading: into one buffer shared by every connection (./read-buffer.ts),
+ *   where Node allows it; the core copies out what it keeps.
  * - Reading stops for two reasons, each its own flag: input held past the
  *   read-ahead bound (`setInputPaused`, decided by the connection) and a
  *   write buffer over the high water mark (decided here, until it drains to
@@ -27,11 +29,12 @@ import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import type { Protocol } from "../connection/protocol.js";
 import type { ConnectionOptions } from "./connection-types.js";
+import { readIntoSharedBuffer } from "./read-buffer.js";
 
 /** What a {@link SocketIO} tells its connection. */
 export interface SocketHost {
-  /** Bytes from the socket. */
-  receive(chunk: Uint8Array): void;
+  /** Bytes from the socket; `borrowed`: a view of the shared read buffer, valid until the call returns. */
+  receive(chunk: Uint8Array, borrowed: boolean): void;
   /** The peer ended its side. */
   receiveEof(): void;
   /** The socket closed: settle everything that waits. */
@@ -103,7 +106,12 @@ export class SocketIO {
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     this.checkDrained = this.checkDrained.bind(this);
 
-    socket.on("data", (chunk: Buffer) => host.receive(chunk));
+    // Reads go into the buffer shared by every connection where Node allows
+    // it (./read-buffer.ts), as 'data' events otherwise — and for what the
+    // socket's stream holds already (read during the handshake).
+    if (!readIntoSharedBuffer(socket, (chunk) => host.receive(chunk, true)) || socket.readableLength > 0) {
+      socket.on("data", (chunk: Buffer) => host.receive(chunk, false));
+    }
     socket.on("end", () => host.receiveEof());
     socket.on("error", (err) => {
       this.socketError ??= err;

@@ -1,11 +1,14 @@
 /**
- * The connection's I/O layer (src/node/socket-io.ts) over real loopback
- * sockets: writes deferred to one flush per turn, bytes queued for that
- * flush counted as buffered, order kept between the 101 and the first frames.
+ * The connection's I/O layer (src/node/socket-io.ts, src/node/read-buffer.ts)
+ * over real loopback sockets: writes deferred to one flush per turn, bytes
+ * queued for that flush counted as buffered, order kept between the 101 and
+ * the first frames; reads into the buffer shared by every connection, and
+ * the 'data' events where that is off or not possible.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { serve, type Connection, type Server } from "../../src/index.js";
-import { RawPeer, sleep, until } from "./helpers.js";
+import { connect, serve, type Connection, type Server } from "../../src/index.js";
+import { readsIntoSharedBuffer, useSharedReadBuffer } from "../../src/node/read-buffer.js";
+import { RawPeer, clientFrame, selfSignedCert, sleep, until } from "./helpers.js";
 
 const quiet = { logger: null, pingInterval: null, compression: null } as const;
 const servers: Server[] = [];
@@ -88,5 +91,92 @@ describe("SocketIO: writing", () => {
     expect(seen).toBeGreaterThanOrEqual(1004);
     expect(after).toBe(0);
     peer.destroy();
+  });
+});
+
+describe("SocketIO: reading into the shared buffer", () => {
+  afterEach(() => useSharedReadBuffer(true));
+
+  for (const shared of [true, false]) {
+    it(`messages kept by the application are not overwritten by later reads (${shared ? "shared buffer" : "'data' events"})`, async () => {
+      useSharedReadBuffer(shared);
+      const kept: Uint8Array[] = [];
+      const conns: Connection[] = [];
+      const server = await serve(
+        async (ws) => {
+          conns.push(ws);
+          for await (const m of ws) kept.push(m as Uint8Array);
+        },
+        { host: "127.0.0.1", ...quiet },
+      );
+      servers.push(server);
+      const clients = await Promise.all([0, 1, 2].map(() => connect(`ws://127.0.0.1:${server.port}`, quiet)));
+      await until(() => conns.length === 3);
+      for (const c of conns) expect(readsIntoSharedBuffer(c.socket)).toBe(shared);
+      for (const c of clients) expect(readsIntoSharedBuffer(c.socket)).toBe(shared);
+      // Interleaved sizes: whole small messages, ones spanning reads, and many per read.
+      for (let i = 0; i < 300; i++) {
+        const size = i % 50 === 0 ? 100_000 : 1 + (i % 200);
+        void clients[i % 3]!.send(new Uint8Array(size).fill(i & 0xff));
+      }
+      await until(() => kept.length === 300, 20_000);
+      const seen = new Map<number, number>();
+      for (const m of kept) {
+        const tag = m[0]!;
+        expect(m.every((b) => b === tag)).toBe(true);
+        seen.set(tag, (seen.get(tag) ?? 0) + 1);
+      }
+      expect([...seen.values()].reduce((a, b) => a + b, 0)).toBe(300);
+      await Promise.all(clients.map((c) => c.close()));
+    });
+  }
+
+  it("bytes that arrive while processRequest waits (held by the socket's stream) come first, in order", async () => {
+    const server = await serve(
+      async (ws) => {
+        for await (const m of ws) await ws.send(m);
+      },
+      {
+        host: "127.0.0.1",
+        ...quiet,
+        processRequest: async () => {
+          await sleep(200);
+        },
+      },
+    );
+    servers.push(server);
+    const peer = await RawPeer.connect(server.port);
+    peer.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    for (let i = 0; i < 50; i++) {
+      peer.write(clientFrame(1, `m${i}`));
+      await sleep(2);
+    }
+    expect(await peer.readHead()).toMatch(/^HTTP\/1.1 101 /);
+    for (let i = 0; i < 50; i++) expect((await peer.readFrame()).payload.toString()).toBe(`m${i}`);
+    const [conn] = [...server.connections];
+    expect(readsIntoSharedBuffer(conn!.socket)).toBe(true);
+    peer.destroy();
+  });
+
+  it("a TLS connection reads 'data' events (its reads are decrypted by a stream of their own)", async () => {
+    const { key, cert } = selfSignedCert();
+    let conn: Connection | null = null;
+    const server = await serve(
+      async (ws) => {
+        conn = ws;
+        for await (const m of ws) await ws.send(m);
+      },
+      { host: "127.0.0.1", tls: { key, cert }, ...quiet },
+    );
+    servers.push(server);
+    const client = await connect(`wss://127.0.0.1:${server.port}`, { ...quiet, tls: { rejectUnauthorized: false } });
+    await client.send("over tls");
+    expect(await client.recv()).toBe("over tls");
+    expect(readsIntoSharedBuffer(conn!.socket)).toBe(false);
+    expect(readsIntoSharedBuffer(client.socket)).toBe(false);
+    await client.close();
   });
 });
