@@ -12,7 +12,7 @@
  */
 export { serve, attach } from "./node/serve.js";
 export { Server } from "./node/server.js";
-export type { Handler, ServerOptions, PendingConnection } from "./node/server.js";
+export type { Handler, ConnectionHandlers, ServerOptions, PendingConnection } from "./node/server.js";
 export { connect } from "./node/client.js";
 export type { ConnectOptions } from "./node/client.js";
 export { Connection } from "./node/connection.js";

@@ -43,12 +43,15 @@ import {
   type ServerHandshakeResult,
 } from "../handshake/server.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
+import { runHandlers, type ConnectionHandlers, type HandlersHost } from "./handlers.js";
 import { serverExtensions, type CompressionOption } from "./compression.js";
 import { TopicHub, type PubSubBackplane, type TopicOptions, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
 
 /** A connection handler: runs for as long as the connection should live. */
 export type Handler = (connection: Connection) => unknown | Promise<unknown>;
+
+export type { ConnectionHandlers } from "./handlers.js";
 
 /** What `processRequest` and `processResponse` see of a connection that is not open yet. */
 export interface PendingConnection {
@@ -159,7 +162,7 @@ const INTERNAL_ERROR = serializeResponse(rejectResponse(500, "Internal Server Er
 /**
  * A running WebSocket server: from {@link serve} or {@link attach}.
  */
-export class Server {
+export class Server implements HandlersHost {
   /** The open WebSocket connections. */
   readonly connections = new Set<Connection>();
   /**
@@ -168,7 +171,7 @@ export class Server {
    * upgrades passed to {@link handleUpgrade}.
    */
   readonly server: net.Server | null;
-  private readonly handler: Handler;
+  private readonly handler: Handler | ConnectionHandlers;
   private readonly options: ServerOptions;
   private readonly handshakeOptions: ServerHandshakeOptions;
   private activeHandlers = 0;
@@ -180,7 +183,7 @@ export class Server {
   private readonly mistakes = new Set<string>();
 
   /** @internal Use {@link serve} or {@link attach}. */
-  constructor(server: net.Server | null, handler: Handler, options: ServerOptions, ownsServer: boolean) {
+  constructor(server: net.Server | null, handler: Handler | ConnectionHandlers, options: ServerOptions, ownsServer: boolean) {
     this.server = server;
     this.ownsServer = ownsServer;
     this.handler = handler;
@@ -464,9 +467,15 @@ export class Server {
    */
   private runHandler(conn: Connection): void {
     this.activeHandlers++;
+    const handler = this.handler;
+    if (typeof handler !== "function") {
+      // { open, message, close }: ./handlers.ts; handlerEnded() comes after `close`.
+      runHandlers(this, conn, handler);
+      return;
+    }
     let result: unknown;
     try {
-      result = this.handler(conn);
+      result = handler(conn);
     } catch (err) {
       this.handlerFailed(conn, err);
       return;
@@ -498,7 +507,8 @@ export class Server {
     this.handlerDone(conn);
   }
 
-  private handlerEnded(): void {
+  /** @internal HandlersHost: a connection's handler is done. */
+  handlerEnded(): void {
     if (--this.activeHandlers === 0 && this.handlersIdle !== null) this.handlersIdle();
   }
 
@@ -506,6 +516,11 @@ export class Server {
   rejectHandshake(socket: net.Socket, err: unknown): void {
     const response = err instanceof InvalidHandshake ? responseForError(err) : rejectResponse(400, "Bad Request\n");
     if (!socket.destroyed) this.endWith(socket, response);
+  }
+
+  /** @internal HandlersHost: a callback failed. */
+  handlerError(what: string, err: unknown): void {
+    this.logError(what, err);
   }
 
   private logError(what: string, err: unknown): void {
