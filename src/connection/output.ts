@@ -31,10 +31,13 @@ export const SLAB_SIZE = 32 * 1024;
 let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
 let slabUsed = 0;
 
+/** The list of an empty queue, shared (nothing per idle connection); never pushed to, and what `take` returns when empty. */
+const NOTHING = Object.freeze([]) as unknown as Uint8Array[];
+
 /** The outgoing bytes of one connection; see the module comment. */
 export class OutputQueue {
-  /** Buffers to write, in order (closed segments and large payloads). */
-  private list: Uint8Array[] = [];
+  /** Buffers to write, in order (closed segments and large payloads); NOTHING, shared, while empty. */
+  private list: Uint8Array[] = NOTHING;
   /** The open segment: where it starts in `segSlab`, and its end. */
   private segSlab: Buffer | null = null;
   private segStart = 0;
@@ -84,7 +87,7 @@ export class OutputQueue {
   /** Queue bytes as they are (frames built elsewhere: a broadcast's, a pong waiting its turn). */
   push(bytes: Uint8Array): void {
     this.closeSegment();
-    this.list.push(bytes);
+    this.add(bytes);
     this.bytes += bytes.length;
   }
 
@@ -92,7 +95,7 @@ export class OutputQueue {
   take(): Uint8Array[] {
     this.closeSegment();
     const list = this.list;
-    if (list.length !== 0) this.list = [];
+    this.list = NOTHING;
     this.bytes = 0;
     return list;
   }
@@ -100,7 +103,7 @@ export class OutputQueue {
   /** Drop what is queued. */
   clear(): void {
     this.segSlab = null;
-    this.list = [];
+    this.list = NOTHING;
     this.bytes = 0;
   }
 
@@ -127,6 +130,11 @@ export class OutputQueue {
     const s = this.segSlab;
     if (s === null) return;
     this.segSlab = null;
-    if (this.segEnd > this.segStart) this.list.push(s.subarray(this.segStart, this.segEnd));
+    if (this.segEnd > this.segStart) this.add(s.subarray(this.segStart, this.segEnd));
+  }
+
+  private add(bytes: Uint8Array): void {
+    if (this.list === NOTHING) this.list = [bytes];
+    else this.list.push(bytes);
   }
 }

@@ -108,6 +108,8 @@ export interface SendOptions {
 
 const NO_MESSAGE = -1;
 const EMPTY = new Uint8Array(0);
+/** The event list while empty; never pushed to (see `pushEvent`). */
+const NO_EVENTS = Object.freeze([]) as unknown as ProtocolEvent[];
 
 /** The connection state machine; see the module comment. */
 export class Protocol {
@@ -131,7 +133,8 @@ export class Protocol {
   /** The close event, when the peer's close was found ahead of messages still to decode. */
   private deferredClose: ProtocolEvent | null = null;
 
-  private events: ProtocolEvent[] = [];
+  /** Events not taken yet (NO_EVENTS, shared, while there are none: nothing per idle connection). */
+  private events: ProtocolEvent[] = NO_EVENTS;
   private eventHead = 0;
   /** What to write, in order (small frames coalesced in a shared arena: ./output.ts). */
   private readonly output = new OutputQueue();
@@ -305,7 +308,7 @@ export class Protocol {
   nextEvent(): ProtocolEvent | undefined {
     if (this.eventHead >= this.events.length) {
       if (this.eventHead !== 0) {
-        this.events = [];
+        this.events = NO_EVENTS;
         this.eventHead = 0;
       }
       return undefined;
@@ -398,7 +401,7 @@ export class Protocol {
 
   /** @internal ReceiverHost: a whole message (or a streaming fragment). */
   emit(event: ProtocolEvent): void {
-    this.events.push(event);
+    this.pushEvent(event);
   }
 
   /** @internal ReceiverHost: a control frame arrived. */
@@ -416,9 +419,9 @@ export class Protocol {
         if (this.pendingPong !== null) this.takePong();
         this.writeFrame(Opcode.PONG, payload, true, 0);
       }
-      this.events.push({ type: "ping", data: payload });
+      this.pushEvent({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
-      this.events.push({ type: "pong", data: payload });
+      this.pushEvent({ type: "pong", data: payload });
     } else {
       this.handleClose(payload, ahead);
     }
@@ -427,7 +430,7 @@ export class Protocol {
   /** @internal ReceiverHost: nothing more will be decoded. */
   decoderFinished(): void {
     if (this.deferredClose !== null) {
-      this.events.push(this.deferredClose);
+      this.pushEvent(this.deferredClose);
       this.deferredClose = null;
     }
   }
@@ -461,7 +464,7 @@ export class Protocol {
     const event: ProtocolEvent = { type: "close", code: info.code, reason: info.reason };
     // Found ahead of messages still to decode: its event comes after theirs.
     if (ahead && !this.receiver.decodingDone) this.deferredClose = event;
-    else this.events.push(event);
+    else this.pushEvent(event);
   }
 
   /** Fail the connection (§7.1.7). `local`: our decision (fail()), not a violation found while reading. */
@@ -504,6 +507,11 @@ export class Protocol {
       throw new InvalidState("control frames must be unfragmented with at most 125 bytes of payload");
     }
     this.output.frame(fin, rsv, opcode, payload, this.maskSource === null ? null : this.maskSource());
+  }
+
+  private pushEvent(event: ProtocolEvent): void {
+    if (this.events === NO_EVENTS) this.events = [event];
+    else this.events.push(event);
   }
 
   private takePong(): void {

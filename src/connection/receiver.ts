@@ -84,6 +84,8 @@ export interface ReceiverOptions {
 
 const NO_MESSAGE = -1;
 const EMPTY = new Uint8Array(0);
+/** The backlog while empty; never pushed to. */
+const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
 
 /** Where received bytes go. */
 const enum Front {
@@ -107,7 +109,8 @@ export class Receiver implements FrameSink {
   /** Messages that may still be emitted before input is held. */
   private budget = Infinity;
   private front = Front.DECODER;
-  private backlog: Uint8Array[] = [];
+  /** Held chunks (NO_CHUNKS, shared, while none: nothing per idle connection). */
+  private backlog: Uint8Array[] = NO_CHUNKS;
   private backlogHead = 0;
   private backlogSize = 0;
   /** The backlog takes no more bytes (frozen during a close, the peer's close or EOF arrived, we failed). */
@@ -137,8 +140,18 @@ export class Receiver implements FrameSink {
   private msgCompressed = false;
   private msgSize = 0;
   private msgIncremental = false;
-  private readonly payload = new MessageBuffer();
-  private readonly validator = new Utf8Validator();
+  // Made on first use: a connection that never receives a message (or a
+  // text message in pieces) keeps neither.
+  private payload_: MessageBuffer | null = null;
+  private validator_: Utf8Validator | null = null;
+
+  private get payload(): MessageBuffer {
+    return (this.payload_ ??= new MessageBuffer());
+  }
+
+  private get validator(): Utf8Validator {
+    return (this.validator_ ??= new Utf8Validator());
+  }
 
   constructor(host: ReceiverHost, options: ReceiverOptions) {
     this.host = host;
@@ -229,7 +242,7 @@ export class Receiver implements FrameSink {
       backlog[this.backlogHead++] = EMPTY;
     }
     if (this.backlogHead < backlog.length && !this.decoderDone) return;
-    this.backlog = [];
+    this.backlog = NO_CHUNKS;
     this.backlogHead = 0;
     this.backlogSize = 0;
     if (this.decoderDone) return;
@@ -270,7 +283,7 @@ export class Receiver implements FrameSink {
   discard(): void {
     this.startDiscarding();
     if (this.front === Front.HELD && !this.decoderDone) {
-      this.backlog = [];
+      this.backlog = NO_CHUNKS;
       this.backlogHead = 0;
       this.backlogSize = 0;
       this.finishDecoding();
@@ -295,7 +308,7 @@ export class Receiver implements FrameSink {
     this.frozen = true;
     this.scanner?.stop();
     this.front = Front.NONE;
-    this.backlog = [];
+    this.backlog = NO_CHUNKS;
     this.backlogHead = 0;
     this.backlogSize = 0;
     if (!this.decoderDone) this.finishDecoding();
@@ -323,7 +336,9 @@ export class Receiver implements FrameSink {
   private hold(chunk: Uint8Array, borrowed: boolean): void {
     if (!this.frozen) {
       // A borrowed chunk is copied to be kept; the scanner reads the original while it is valid.
-      this.backlog.push(borrowed ? copyOf(chunk) : chunk);
+      const kept = borrowed ? copyOf(chunk) : chunk;
+      if (this.backlog === NO_CHUNKS) this.backlog = [kept];
+      else this.backlog.push(kept);
       this.backlogSize += chunk.length;
     }
     const scanner = this.scanner;
@@ -379,7 +394,7 @@ export class Receiver implements FrameSink {
   }
 
   private dropMessage(): void {
-    this.payload.clear();
+    this.payload_?.clear();
     this.msgOpcode = NO_MESSAGE;
     this.inPlace = false;
   }

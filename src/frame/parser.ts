@@ -99,10 +99,15 @@ export class FrameParser {
   private readonly sink: FrameSink;
   private readonly expectMasked: boolean;
   private state = HEADER;
-  /** Scratch for a header split across chunks. */
-  private readonly header = new Uint8Array(14);
+  /** Scratch for a header split across chunks (made on first use: most connections never need it). */
+  private header: Uint8Array | null = null;
   private headerHave = 0;
-  private readonly key = new Uint8Array(4);
+  // The masking key, as four numbers: no typed array per parser (an idle
+  // connection's memory); copied into a shared scratch to mask.
+  private k0 = 0;
+  private k1 = 0;
+  private k2 = 0;
+  private k3 = 0;
   private masked = false;
   private remaining = 0;
   private payloadPos = 0;
@@ -212,7 +217,7 @@ export class FrameParser {
       }
     }
     // Slow path: gather the header byte by byte into the scratch buffer.
-    const h = this.header;
+    const h = (this.header ??= new Uint8Array(14));
     while (pos < chunk.length) {
       h[this.headerHave++] = chunk[pos++]!;
       if (this.headerHave >= 2 && this.headerHave === headerSize(h[1]!)) {
@@ -283,11 +288,10 @@ export class FrameParser {
     }
     this.masked = masked;
     if (masked) {
-      const k = this.key;
-      k[0] = buf[p]!;
-      k[1] = buf[p + 1]!;
-      k[2] = buf[p + 2]!;
-      k[3] = buf[p + 3]!;
+      this.k0 = buf[p]!;
+      this.k1 = buf[p + 1]!;
+      this.k2 = buf[p + 2]!;
+      this.k3 = buf[p + 3]!;
     }
     this.remaining = length;
     this.payloadPos = 0;
@@ -310,6 +314,16 @@ export class FrameParser {
     }
   }
 
+  /** The current frame's masking key in the shared scratch. */
+  private keyBytes(): Uint8Array {
+    const k = keyScratch;
+    k[0] = this.k0;
+    k[1] = this.k1;
+    k[2] = this.k2;
+    k[3] = this.k3;
+    return k;
+  }
+
   /** Unmask the payload piece `chunk[pos..pos+n)` (in place, or into a target) and hand it to the sink. */
   private deliver(chunk: Uint8Array, pos: number, n: number): void {
     let target: Uint8Array | null = null;
@@ -322,11 +336,11 @@ export class FrameParser {
     let view: Uint8Array;
     if (target !== null) {
       // The fused path: one pass from the chunk into the sink's buffer.
-      if (this.masked) maskCopy(chunk, pos, pos + n, this.key, this.payloadPos, target, 0);
+      if (this.masked) maskCopy(chunk, pos, pos + n, this.keyBytes(), this.payloadPos, target, 0);
       else target.set(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
       view = target;
     } else {
-      if (this.masked) maskSlice(chunk, pos, pos + n, this.key, this.payloadPos);
+      if (this.masked) maskSlice(chunk, pos, pos + n, this.keyBytes(), this.payloadPos);
       view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
     }
     this.payloadPos += n;
@@ -336,6 +350,9 @@ export class FrameParser {
     if (this.remaining === 0 && !this.stopped) this.sink.onFrameEnd();
   }
 }
+
+/** The masking key of the frame being parsed, for the mask functions (used at once, never kept). */
+const keyScratch = new Uint8Array(4);
 
 /** Size of a frame header given its second byte (§5.2). */
 function headerSize(b1: number): number {

@@ -96,7 +96,8 @@ export class Connection implements AsyncIterable<Data> {
   /** The socket's reading, writing and closing (./socket-io.ts). */
   private readonly io: SocketIO;
   private readonly inbox = new Inbox();
-  private readonly heartbeat: Heartbeat;
+  /** Pings and keepalive (./keepalive.ts); without keepalive, made by the first `ping()`. */
+  private heartbeat: Heartbeat | null = null;
   /** The event-style receiver, when a facade took the messages (see `listen`). */
   private listener: ConnectionListener | null = null;
   /** The listener asked for no messages for now (its backpressure). */
@@ -118,17 +119,16 @@ export class Connection implements AsyncIterable<Data> {
     this.subprotocol = info.subprotocol;
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
     this.io = new SocketIO(socket, this, protocol, options);
-    this.heartbeat = new Heartbeat(
-      this,
-      options.pingInterval === undefined ? 20_000 : options.pingInterval,
-      options.pingTimeout === undefined ? 20_000 : options.pingTimeout,
-    );
-    this.heartbeat.schedule();
+    const interval = options.pingInterval === undefined ? 20_000 : options.pingInterval;
+    if (interval !== null) {
+      this.heartbeat = new Heartbeat(this, interval, options.pingTimeout === undefined ? 20_000 : options.pingTimeout);
+      this.heartbeat.schedule();
+    }
   }
 
   /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
   get latency(): number {
-    return this.heartbeat.latency;
+    return this.heartbeat?.latency ?? 0;
   }
 
   /** True once the socket is closed. */
@@ -228,7 +228,7 @@ export class Connection implements AsyncIterable<Data> {
       while ((ev = p.nextEvent()) !== undefined) {
         if (ev.type === "message") this.deliver(ev.data);
         else if (ev.type === "pong") {
-          this.heartbeat.onPong(ev.data);
+          this.heartbeat?.onPong(ev.data);
           this.listener?.pong?.(ev.data);
         } else if (ev.type === "ping") this.listener?.ping?.(ev.data);
       }
@@ -328,6 +328,17 @@ export class Connection implements AsyncIterable<Data> {
    * is closed and every message received before the close was returned.
    */
   recv(): Promise<Data> {
+    return this.nextMessage(false) as Promise<Data>;
+  }
+
+  /**
+   * `recv()`, or with `iteration` the async iterator's `next()`: the same
+   * message as an iterator result, and the end of the iteration for a
+   * normal close — settled by the inbox directly, no promise chained per
+   * message.
+   * @internal
+   */
+  nextMessage(iteration: boolean): Promise<Data | IteratorResult<Data, undefined>> {
     if (this.listener !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
     const inbox = this.inbox;
     if (inbox.queued === 0 && this.core.holding) this.afterInput();
@@ -335,10 +346,13 @@ export class Connection implements AsyncIterable<Data> {
     if (data !== undefined) {
       // Decode held input in batches: once the queue is down to a quarter.
       if (this.core.holding && inbox.queued <= (this.maxQueue ?? 0) >> 2) this.afterInput();
-      return Promise.resolve(data);
+      return Promise.resolve(iteration ? { done: false, value: data } : data);
     }
-    if (this.finished) return Promise.reject(this.closedError());
-    return inbox.wait();
+    if (this.finished) {
+      const err = this.closedError();
+      return iteration && err instanceof ConnectionClosedOK ? Promise.resolve(DONE) : Promise.reject(err);
+    }
+    return inbox.wait(iteration);
   }
 
   /**
@@ -359,10 +373,7 @@ export class Connection implements AsyncIterable<Data> {
    * per idle connection.)
    */
   [Symbol.asyncIterator](): AsyncIterator<Data> {
-    return {
-      next: () => this.recv().then(iterResult, iterEnd),
-      return: () => Promise.resolve(DONE),
-    };
+    return new MessageIterator(this);
   }
 
   // ----------------------------------------------------------------- writing
@@ -464,7 +475,7 @@ export class Connection implements AsyncIterable<Data> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.heartbeat.ping(payload);
+    return (this.heartbeat ??= new Heartbeat(this, null, null)).ping(payload);
   }
 
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
@@ -545,9 +556,10 @@ export class Connection implements AsyncIterable<Data> {
     // Errors are built only when somebody waits: an error captures a stack trace.
     let err: ConnectionClosed | null = null;
     const closedError = () => (err ??= this.closedError());
-    this.heartbeat.stop(closedError);
+    this.heartbeat?.stop(closedError);
     if (this.inbox.waiting + this.io.drainWaiting > 0) {
-      this.inbox.rejectWaiters(closedError());
+      const error = closedError();
+      this.inbox.rejectWaiters(error, error instanceof ConnectionClosedOK);
       this.io.rejectDrainWaiters(closedError());
     }
     this.disposeExtension();
@@ -620,11 +632,16 @@ export class Connection implements AsyncIterable<Data> {
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-function iterResult(value: Data): IteratorYieldResult<Data> {
-  return { done: false, value };
-}
-
-function iterEnd(err: unknown): IteratorReturnResult<undefined> {
-  if (err instanceof ConnectionClosedOK) return DONE;
-  throw err;
+/** A connection's async iterator: an object, not closures (no context per connection). */
+class MessageIterator implements AsyncIterator<Data, undefined> {
+  private readonly conn: Connection;
+  constructor(conn: Connection) {
+    this.conn = conn;
+  }
+  next(): Promise<IteratorResult<Data, undefined>> {
+    return this.conn.nextMessage(true) as Promise<IteratorResult<Data, undefined>>;
+  }
+  return(): Promise<IteratorResult<Data, undefined>> {
+    return Promise.resolve(DONE);
+  }
 }

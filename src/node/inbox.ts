@@ -7,55 +7,74 @@
 
 /** A message as `recv()` returns it. */
 type Message = string | Uint8Array;
-type Waiter = { resolve: (value: Message) => void; reject: (err: unknown) => void };
+/** A waiting `recv()` (or, with `iteration`, an async iterator's `next()`, settled with iterator results). */
+type Waiter = { resolve: (value: unknown) => void; reject: (err: unknown) => void; iteration: boolean };
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** See the module comment. */
 export class Inbox {
-  private queue: Message[] = [];
+  // Both lists are made on first use and dropped once empty: an idle
+  // connection (or one whose messages go to a listener) keeps neither.
+  private queue: Message[] | null = null;
   private head = 0;
-  private waiters: Waiter[] = [];
+  private waiters: Waiter[] | null = null;
 
   /** Messages waiting to be read. */
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue === null ? 0 : this.queue.length - this.head;
   }
 
   /** `recv()` calls waiting for a message. */
   get waiting(): number {
-    return this.waiters.length;
+    return this.waiters === null ? 0 : this.waiters.length;
   }
 
   /** A message arrived: to the oldest waiting `recv()`, else to the queue. */
   put(message: Message): void {
-    if (this.waiters.length !== 0) this.waiters.shift()!.resolve(message);
+    const waiters = this.waiters;
+    if (waiters !== null) {
+      const w = waiters.shift()!;
+      if (waiters.length === 0) this.waiters = null;
+      w.resolve(w.iteration ? { done: false, value: message } : message);
+    } else if (this.queue === null) this.queue = [message];
     else this.queue.push(message);
   }
 
   /** The oldest queued message, or undefined. */
   take(): Message | undefined {
-    if (this.head === this.queue.length) return undefined;
-    const message = this.queue[this.head]!;
-    this.queue[this.head++] = "";
-    if (this.head === this.queue.length) {
-      this.queue = [];
+    const queue = this.queue;
+    if (queue === null) return undefined;
+    const message = queue[this.head]!;
+    queue[this.head++] = "";
+    if (this.head === queue.length) {
+      this.queue = null;
       this.head = 0;
     }
     return message;
   }
 
-  /** A promise for the next message (call when nothing is queued). */
-  wait(): Promise<Message> {
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  /** A promise for the next message (call when nothing is queued); with `iteration`, for its iterator result. */
+  wait(iteration: boolean): Promise<Message | IteratorResult<Message, undefined>> {
+    return new Promise((resolve, reject) =>
+      (this.waiters ??= []).push({ resolve: resolve as (value: unknown) => void, reject, iteration }),
+    );
   }
 
   /** Drop every queued message (nobody will read them). */
   clear(): void {
-    this.queue = [];
+    this.queue = null;
     this.head = 0;
   }
 
-  /** Fail every waiting `recv()` with `err`. */
-  rejectWaiters(err: unknown): void {
-    for (const w of this.waiters.splice(0)) w.reject(err);
+  /** Fail every waiting `recv()` with `err`; `endsIteration` (a normal close): iterators end instead. */
+  rejectWaiters(err: unknown, endsIteration: boolean): void {
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters === null) return;
+    for (const w of waiters) {
+      if (w.iteration && endsIteration) w.resolve(DONE);
+      else w.reject(err);
+    }
   }
 }

@@ -62,14 +62,21 @@ export function useSharedReadBuffer(on: boolean): void {
   enabled = on;
 }
 
+/** A read callback: `this` is the socket. */
+export type SharedReadCallback = (this: Socket, chunk: Uint8Array) => void;
+
+/** The function Node calls for each read (`socket[kBufferCb](nread, buffer)`), one per callback: no closure per socket. */
+const readers = new Map<SharedReadCallback, (this: Socket, nread: number, buf: Uint8Array) => void>();
+
 /**
- * Switch `socket`'s reads to the shared buffer: `onRead` gets each read as
- * a view of it, valid until `onRead` returns. Returns false, changing
- * nothing, where this is not possible (see the module comment). Data the
- * socket's stream already holds stays there and comes as 'data' events when
- * the socket is resumed: a caller that may find some must listen for them.
+ * Switch `socket`'s reads to the shared buffer: `onRead` is called on the
+ * socket with each read as a view of it, valid until `onRead` returns.
+ * Returns false, changing nothing, where this is not possible (see the
+ * module comment). Data the socket's stream already holds stays there and
+ * comes as 'data' events when the socket is resumed: a caller that may find
+ * some must listen for them.
  */
-export function readIntoSharedBuffer(socket: Socket, onRead: (chunk: Uint8Array) => void): boolean {
+export function readIntoSharedBuffer(socket: Socket, onRead: SharedReadCallback): boolean {
   if (!enabled || (socket as { encrypted?: boolean }).encrypted === true) return false;
   const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
   if (handle == null || typeof handle.useUserBuffer !== "function") return false;
@@ -80,10 +87,14 @@ export function readIntoSharedBuffer(socket: Socket, onRead: (chunk: Uint8Array)
   if (s[symbols.buffer] !== null) return false;
   const buffer = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE));
   s[symbols.buffer] = buffer;
-  // Called by Node as `socket[kBufferCb](nread, buffer)`.
-  s[symbols.callback] = (nread: number, buf: Uint8Array) => {
-    onRead(buf.subarray(0, nread));
-  };
+  let reader = readers.get(onRead);
+  if (reader === undefined) {
+    reader = function (this: Socket, nread: number, buf: Uint8Array): void {
+      onRead.call(this, buf.subarray(0, nread));
+    };
+    readers.set(onRead, reader);
+  }
+  s[symbols.callback] = reader;
   handle.useUserBuffer(buffer);
   return true;
 }

@@ -45,6 +45,26 @@ export interface SocketHost {
 
 type Waiter = { resolve: () => void; reject: (err: unknown) => void };
 
+/** The socket's SocketIO: the socket's listeners are shared functions (no closures per connection) that find it here. */
+const kIO = Symbol("wavesock.io");
+type OwnedSocket = Socket & { [kIO]: SocketIO };
+
+function onSharedRead(this: Socket, chunk: Uint8Array): void {
+  (this as OwnedSocket)[kIO].host.receive(chunk, true);
+}
+function onData(this: Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[kIO].host.receive(chunk, false);
+}
+function onEnd(this: Socket): void {
+  (this as OwnedSocket)[kIO].host.receiveEof();
+}
+function onError(this: Socket, err: Error): void {
+  (this as OwnedSocket)[kIO].socketError ??= err;
+}
+function onClose(this: Socket): void {
+  (this as OwnedSocket)[kIO].host.socketClosed();
+}
+
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
@@ -78,10 +98,12 @@ export class SocketIO {
   readonly writeHigh: number;
   /** ...until the buffer drains to this many. */
   readonly writeLow: number;
-  private readonly host: SocketHost;
+  /** @internal The connection (read by the socket's shared listeners). */
+  readonly host: SocketHost;
   private readonly core: Protocol;
   private readonly closeTimeoutMs: number;
-  private drainWaiters: Waiter[] = [];
+  /** Senders waiting for the buffer to drain (made on first use). */
+  private drainWaiters: Waiter[] | null = null;
   /** The socket stopped being read: input held past the read-ahead bound. */
   private pausedForInput = false;
   /** The socket stopped being read: the write buffer is over the high water mark. */
@@ -89,6 +111,8 @@ export class SocketIO {
   /** Bytes written before the core's output (the 101 response), not flushed yet. */
   private raw: Uint8Array[] | null = null;
   private rawBytes = 0;
+  /** The callback of writes that may leave the buffer over the low mark (made on first use). */
+  private onWritten: (() => void) | null = null;
   /** This connection is on the `dirty` list. */
   private flushQueued = false;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -104,19 +128,14 @@ export class SocketIO {
     this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
     this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
-    this.checkDrained = this.checkDrained.bind(this);
-
+    (socket as OwnedSocket)[kIO] = this;
     // Reads go into the buffer shared by every connection where Node allows
     // it (./read-buffer.ts), as 'data' events otherwise — and for what the
     // socket's stream holds already (read during the handshake).
-    if (!readIntoSharedBuffer(socket, (chunk) => host.receive(chunk, true)) || socket.readableLength > 0) {
-      socket.on("data", (chunk: Buffer) => host.receive(chunk, false));
-    }
-    socket.on("end", () => host.receiveEof());
-    socket.on("error", (err) => {
-      this.socketError ??= err;
-    });
-    socket.on("close", () => host.socketClosed());
+    if (!readIntoSharedBuffer(socket, onSharedRead) || socket.readableLength > 0) socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
   }
 
   /** Bytes waiting to be written: in the socket's buffer, and queued for the next flush. */
@@ -218,7 +237,7 @@ export class SocketIO {
   private writeOne(b: Uint8Array): void {
     const s = this.socket;
     // A callback only for the writes that may leave the buffer over the low mark: they wake the waiting senders.
-    if (s.writableLength + b.length > this.writeLow) s.write(b, this.checkDrained);
+    if (s.writableLength + b.length > this.writeLow) s.write(b, (this.onWritten ??= () => this.checkDrained()));
     else s.write(b);
   }
 
@@ -226,16 +245,16 @@ export class SocketIO {
   writable(): Promise<void> {
     if (this.bufferedAmount <= this.writeHigh) return RESOLVED;
     if (this.finished) return Promise.reject(this.host.closedError());
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.drainWaiters ??= []).push({ resolve, reject }));
   }
 
   /** After a flush and after the writes that had a callback: wake senders and reading once under the low mark. */
   private checkDrained(): void {
-    if (this.drainWaiters.length === 0 && !this.pausedForWrite) return;
+    if (this.drainWaiters === null && !this.pausedForWrite) return;
     if (this.bufferedAmount > this.writeLow) return;
-    if (this.drainWaiters.length !== 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
+    const waiters = this.drainWaiters;
+    if (waiters !== null) {
+      this.drainWaiters = null;
       for (const w of waiters) w.resolve();
     }
     if (this.pausedForWrite) {
@@ -246,12 +265,14 @@ export class SocketIO {
 
   /** Writers still waiting for the buffer to drain. */
   get drainWaiting(): number {
-    return this.drainWaiters.length;
+    return this.drainWaiters?.length ?? 0;
   }
 
   /** The connection closed: every waiting writer fails with `err`. */
   rejectDrainWaiters(err: unknown): void {
-    for (const w of this.drainWaiters.splice(0)) w.reject(err);
+    const waiters = this.drainWaiters;
+    this.drainWaiters = null;
+    if (waiters !== null) for (const w of waiters) w.reject(err);
   }
 
   // ----------------------------------------------------------------- closing

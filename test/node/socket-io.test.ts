@@ -180,3 +180,21 @@ describe("SocketIO: reading into the shared buffer", () => {
     await client.close();
   });
 });
+
+describe("SocketIO: what an idle connection keeps", () => {
+  it("its socket's listeners are functions shared by every connection, not closures of its own", async () => {
+    const conns: Connection[] = [];
+    const server = await serve({ open: (ws) => void conns.push(ws), message: () => undefined }, { host: "127.0.0.1", ...quiet });
+    servers.push(server);
+    const clients = await Promise.all([0, 1].map(() => connect(`ws://127.0.0.1:${server.port}`, quiet)));
+    await until(() => conns.length === 2);
+    for (const pair of [conns, clients]) {
+      for (const event of ["end", "error", "close"]) {
+        const [a, b] = pair.map((c) => c.socket.listeners(event).at(-1));
+        expect(a).toBeTypeOf("function");
+        expect(a).toBe(b);
+      }
+    }
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
