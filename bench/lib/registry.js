@@ -62,8 +62,8 @@ export const IMPLS = [
   { name: "ws+addons", side: "server", script: "servers/ws.js", env: ADDONS, about: "`ws` with `bufferutil` and `utf-8-validate`" },
   { name: "uWS", side: "server", script: "servers/uws.js", anchor: "uws", about: "uWebSockets.js (C++ under Node), topics for the room" },
   { name: "Bun", side: "server", script: "servers/bun.js", runtime: "bun", anchor: "bun", about: "Bun.serve websockets, on Bun, topics for the room" },
-  { name: "Node floor", side: "server", script: "servers/net-floor.js", modes: ["echo"], compression: false, rows: (row) => row.name === "idle",
-    about: "not a library: a `net.Socket` kept after a fixed 101, the least a Node server holds per connection (idle row only)" },
+  { name: "Node floor", side: "server", script: "servers/net-floor.js", modes: ["echo"], compression: false, rows: (row) => row.name === "idle" || row.name === "connect",
+    about: "not a library: a `net.Socket` answered with a fixed 101 and a close, the least a Node server does (idle, connect rows)" },
   { name: "TCP echo", side: "server", script: "servers/tcp.js", raw: true, modes: ["echo"], compression: false,
     about: "plain `net` echo server: the limit for a Node server here" },
   // ------------------------------------------------------------ clients

@@ -83,9 +83,11 @@ export function readIntoSharedBuffer(socket: Socket, onRead: SharedReadCallback)
   if (symbols === undefined) symbols = findSymbols(socket);
   if (symbols === null) return false;
   const s = socket as unknown as Record<symbol, unknown>;
-  // A socket made with its own `onread` keeps it.
-  if (s[symbols.buffer] !== null) return false;
   const buffer = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE));
+  // Already reading into it (since the handshake): only the callback changes.
+  const already = s[symbols.buffer] === buffer;
+  // A socket made with its own `onread` keeps it.
+  if (!already && s[symbols.buffer] !== null) return false;
   s[symbols.buffer] = buffer;
   let reader = readers.get(onRead);
   if (reader === undefined) {
@@ -95,7 +97,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: SharedReadCallback)
     readers.set(onRead, reader);
   }
   s[symbols.callback] = reader;
-  handle.useUserBuffer(buffer);
+  if (!already) handle.useUserBuffer(buffer);
   return true;
 }
 

@@ -38,7 +38,8 @@ export async function serve(handler: Handler | ConnectionHandlers, ...args: unkn
   validateHandler("serve()", handler);
   const options = serveArguments(args);
   validateServeOptions(options);
-  const netServer = options.tls ? tls.createServer(options.tls) : net.createServer();
+  // noDelay: set on each accepted handle by Node itself (handleSocket's setNoDelay is then a no-op).
+  const netServer = options.tls ? tls.createServer(options.tls) : net.createServer({ noDelay: true });
   const server = new Server(netServer, handler, options, true);
   if (options.tls) {
     netServer.on("secureConnection", (socket: tls.TLSSocket) => server.handleSocket(socket));

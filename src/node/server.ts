@@ -18,7 +18,7 @@
  * `processRequest` may not, and `processResponse` may edit the 101 but not
  * the headers the handshake negotiated.
  */
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -46,6 +46,7 @@ import { Connection, type ConnectionOptions } from "./connection.js";
 import { runHandlers, type ConnectionHandlers, type HandlersHost } from "./handlers.js";
 import { serverExtensions, type CompressionOption } from "./compression.js";
 import { TopicHub, type PubSubBackplane, type TopicOptions, type TopicStats } from "./topics.js";
+import { readIntoSharedBuffer } from "./read-buffer.js";
 import { socketAnswered } from "./upgrades.js";
 
 /** A connection handler: runs for as long as the connection should live. */
@@ -605,33 +606,41 @@ class PendingHandshake {
     this.server = server;
     this.socket = socket;
     this.parser = read ? new RequestHeadParser(limits) : null;
-    this.onData = this.onData.bind(this);
-    this.onClose = this.onClose.bind(this);
-    this.timer = setTimeout(() => socket.destroy(), openTimeout);
+    this.timer = setTimeout(destroySocket.bind(socket), openTimeout);
     this.timer.unref();
     server.pendingSockets.add(socket);
-    if (read) socket.on("data", this.onData);
+    // Listeners shared by every socket, finding this object on the socket.
+    (socket as PendingSocket)[kPending] = this;
+    // The request is read like the messages later: into the shared read
+    // buffer where Node allows it (./read-buffer.ts), else as 'data' events.
+    if (read && !readIntoSharedBuffer(socket, onHandshakeRead)) socket.on("data", onHandshakeData);
     socket.on("error", destroySocket);
-    socket.once("close", this.onClose);
+    socket.on("close", onHandshakeClose);
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes of the request; `borrowed`: a view of the shared read buffer, valid during the call. */
+  onBytes(chunk: Uint8Array, borrowed: boolean): void {
+    const parser = this.parser;
+    if (parser === null) return; // answered already: what follows is not read
     let request: HttpRequest | null;
     try {
-      request = this.parser!.push(chunk);
+      request = parser.push(chunk);
     } catch (err) {
-      this.socket.off("data", this.onData);
+      this.stopReading();
       this.server.rejectHandshake(this.socket, err);
       return;
     }
     if (request === null) return;
-    this.socket.off("data", this.onData);
+    let rest = parser.rest;
+    if (borrowed && rest.length > 0) rest = Buffer.from(rest);
+    this.stopReading();
     this.socket.pause();
-    void this.server.upgrade(this, request, this.parser!.rest);
+    void this.server.upgrade(this, request, rest);
   }
 
-  private onClose(): void {
-    this.detach();
+  private stopReading(): void {
+    this.parser = null;
+    this.socket.off("data", onHandshakeData);
   }
 
   /** Stop handling the socket as a pending handshake (it is open, refused or closed). */
@@ -639,11 +648,26 @@ class PendingHandshake {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.parser = null;
-    this.server.pendingSockets.delete(this.socket);
-    this.socket.off("data", this.onData);
-    this.socket.off("error", destroySocket);
-    this.socket.off("close", this.onClose);
+    const socket = this.socket;
+    (socket as PendingSocket)[kPending] = null;
+    this.server.pendingSockets.delete(socket);
+    socket.off("data", onHandshakeData);
+    socket.off("error", destroySocket);
+    socket.off("close", onHandshakeClose);
   }
+}
+
+const kPending = Symbol("wavesock.pending");
+type PendingSocket = net.Socket & { [kPending]: PendingHandshake | null };
+
+function onHandshakeRead(this: net.Socket, chunk: Uint8Array): void {
+  (this as PendingSocket)[kPending]?.onBytes(chunk, true);
+}
+function onHandshakeData(this: net.Socket, chunk: Buffer): void {
+  (this as PendingSocket)[kPending]?.onBytes(chunk, false);
+}
+function onHandshakeClose(this: net.Socket): void {
+  (this as PendingSocket)[kPending]?.detach();
 }
 
 function noop(): void {}
