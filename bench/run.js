@@ -11,7 +11,7 @@
  *   npm run bench -- --only echo-small,broadcast
  *
  * Options: --quick, --only <rows>, --repeats N, --warmup MS, --duration MS,
- * --idle-conns N, --no-pin (do not use taskset), --cpu-prof (profile the
+ * --idle-conns N, --impls <names> (only these implementations), --no-pin (do not use taskset), --cpu-prof (profile the
  * wavesock processes — or --cpu-prof=wavesock,ws,uWS — into
  * bench/results/prof/*.cpuprofile; summarise with bench/prof-summary.js),
  * --list (print the rows and the implementations, and exit).
@@ -101,7 +101,7 @@ for (const row of rows) {
     continue;
   }
   console.error(`${row.name}: ${row.what}`);
-  const impls = implsFor(row).filter((i) => unavailable(i) === null);
+  const impls = implsFor(row).filter((i) => unavailable(i) === null && (opts.impls === null || opts.impls.includes(i.name)));
   const cell = KINDS[row.kind];
   /** @type {Map<string, import("./lib/cells.js").Run[]>} */
   const byImpl = new Map(impls.map((i) => [i.name, []]));

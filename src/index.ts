@@ -12,7 +12,7 @@
  */
 export { serve, attach } from "./node/serve.js";
 export { Server } from "./node/server.js";
-export type { Handler, ServerOptions, PendingConnection, RequestRouting, ProcessRequestResult } from "./node/server.js";
+export type { Handler, ConnectionHandlers, ServerOptions, PendingConnection, RequestRouting, ProcessRequestResult } from "./node/server.js";
 export type { ServeForeverOptions } from "./node/serve-forever.js";
 export type { Logger, ConnectionLogger } from "./node/logging.js";
 export { diagnosticChannels } from "./node/diagnostics.js";

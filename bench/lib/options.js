@@ -22,7 +22,7 @@ const quick = flag("--quick");
 /**
  * @typedef {{
  *   quick: boolean, repeats: number, warmupMs: number, durationMs: number, idleConns: number,
- *   pin: boolean, cpuProf: string[], only: string[] | null, list: boolean,
+ *   pin: boolean, cpuProf: string[], only: string[] | null, impls: string[] | null, list: boolean,
  * }} Options
  */
 
@@ -37,5 +37,7 @@ export const opts = {
   /** Implementations whose server (or client, on client-* rows) runs under --cpu-prof (Node ones only). */
   cpuProf: flag("--cpu-prof") ? ["wavesock"] : (value("--cpu-prof", "") ?? "").split(",").filter(Boolean),
   only: (value("--only", undefined) ?? null)?.split(",").map((s) => s.trim()).filter(Boolean) ?? null,
+  /** Run only these implementations (by name; for quick comparisons while developing: ratios need their columns). */
+  impls: (value("--impls", undefined) ?? null)?.split(",").map((s) => s.trim()).filter(Boolean) ?? null,
   list: flag("--list"),
 };

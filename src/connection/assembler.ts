@@ -59,7 +59,9 @@ export class MessageBuffer {
    */
   reserve(n: number, upper: number): Uint8Array {
     const at = this.grow(n, upper);
-    return this.buf!.subarray(at, at + n);
+    const buf = this.buf!;
+    // A message in one piece fills its buffer exactly: no view to make.
+    return at === 0 && n === buf.length ? buf : buf.subarray(at, at + n);
   }
 
   /** The whole payload (the buffer is emptied). */
@@ -74,6 +76,7 @@ export class MessageBuffer {
     this.buf = null;
     this.len = 0;
     if (buf === null) return EMPTY;
+    if (len === buf.length) return buf;
     if (buf.length - len > len && buf.length - len > SLACK_COPY) {
       const exact = Buffer.allocUnsafe(len);
       exact.set(buf.subarray(0, len));

@@ -65,8 +65,9 @@ import { InvalidState, ProtocolError, type CloseInfo } from "../errors.js";
 import type { MessageExtension } from "../extensions/types.js";
 import { parseClosePayload, serializeClosePayload } from "../frame/close.js";
 import { randomMask, type MaskSource } from "../frame/mask.js";
-import { Opcode } from "../frame/opcodes.js";
+import { Opcode, isControlOpcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
+import { OutputQueue } from "./output.js";
 import { Receiver } from "./receiver.js";
 
 /** Which end of the connection this is. */
@@ -116,6 +117,8 @@ export interface SendOptions {
 
 const NO_MESSAGE = -1;
 const EMPTY = new Uint8Array(0);
+/** The event list while empty; never pushed to (see `pushEvent`). */
+const NO_EVENTS = Object.freeze([]) as unknown as ProtocolEvent[];
 
 /** The connection state machine; see the module comment. */
 export class Protocol {
@@ -139,9 +142,11 @@ export class Protocol {
   /** The close event, when the peer's close was found ahead of messages still to decode. */
   private deferredClose: ProtocolEvent | null = null;
 
-  private events: ProtocolEvent[] = [];
+  /** Events not taken yet (NO_EVENTS, shared, while there are none: nothing per idle connection). */
+  private events: ProtocolEvent[] = NO_EVENTS;
   private eventHead = 0;
-  private out: Uint8Array[] = [];
+  /** What to write, in order (small frames coalesced in a shared arena: ./output.ts). */
+  private readonly output = new OutputQueue();
   /** The answer to the latest ping, not yet taken by dataToSend (§5.5.3: only the most recent needs one). */
   private pendingPong: Uint8Array[] | null = null;
   /**
@@ -243,13 +248,16 @@ export class Protocol {
   /**
    * Feed bytes received from the peer. The core owns `chunk` afterwards
    * (payloads are unmasked in place and may be delivered as views of it).
+   * With `borrowed`, the chunk is the core's only until this call returns
+   * (a read buffer the adapter reuses): it may still be written to, but
+   * what must be kept — message payloads, held input — is copied out of it.
    * Never throws on peer input: violations fail the connection.
    */
-  receiveData(chunk: Uint8Array): void {
+  receiveData(chunk: Uint8Array, borrowed = false): void {
     if (this._eofReceived || this.receiver.finished) return;
     const eventsBefore = this.events.length;
     try {
-      this.receiver.push(chunk);
+      this.receiver.push(chunk, borrowed);
     } catch (err) {
       this.readFailed(err, eventsBefore);
     }
@@ -367,7 +375,7 @@ export class Protocol {
   nextEvent(): ProtocolEvent | undefined {
     if (this.eventHead >= this.events.length) {
       if (this.eventHead !== 0) {
-        this.events = [];
+        this.events = NO_EVENTS;
         this.eventHead = 0;
       }
       return undefined;
@@ -380,14 +388,17 @@ export class Protocol {
   /** The bytes to write to the socket, in order; the list is emptied. */
   dataToSend(): Uint8Array[] {
     if (this.pendingPong !== null) this.takePong();
-    const out = this.out;
-    if (out.length !== 0) this.out = [];
-    return out;
+    return this.output.take();
   }
 
   /** True when `dataToSend()` would return something. */
   get hasDataToSend(): boolean {
-    return this.out.length !== 0 || this.pendingPong !== null;
+    return !this.output.empty || this.pendingPong !== null;
+  }
+
+  /** How many bytes `dataToSend()` would return (what waits to be written, for the adapter's backpressure). */
+  get bytesToSend(): number {
+    return this.output.size;
   }
 
   // --------------------------------------------------------------- sending --
@@ -419,7 +430,7 @@ export class Protocol {
   /** Queue frames built elsewhere (broadcast frames a message once for many connections). */
   sendFrames(frames: readonly Uint8Array[]): void {
     if (!this.canSendFrames) throw new InvalidState("cannot send a message now");
-    for (const f of frames) this.out.push(f);
+    for (let i = 0; i < frames.length; i++) this.output.push(frames[i]!);
   }
 
   /** Send a ping (payload ≤ 125 bytes). */
@@ -461,7 +472,7 @@ export class Protocol {
 
   /** @internal ReceiverHost: a whole message (or a streaming fragment). */
   emit(event: ProtocolEvent): void {
-    this.events.push(event);
+    this.pushEvent(event);
   }
 
   /** @internal ReceiverHost: a control frame arrived. */
@@ -475,19 +486,18 @@ export class Protocol {
       // coalescePongs, only the latest unsent answer is kept (§5.5.3).
       // With autoPong off the application answers (or not) itself.
       if (!this.autoPong) {
-        this.events.push({ type: "ping", data: payload });
+        this.pushEvent({ type: "ping", data: payload });
         return;
       }
-      const pong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
       if (this.coalescePongs) {
-        this.pendingPong = pong;
+        this.pendingPong = serializeFrame(Opcode.PONG, payload, { fin: true, rsv: 0, mask: this.maskSource });
       } else {
         if (this.pendingPong !== null) this.takePong();
-        for (const f of pong) this.out.push(f);
+        this.writeFrame(Opcode.PONG, payload, true, 0);
       }
-      this.events.push({ type: "ping", data: payload });
+      this.pushEvent({ type: "ping", data: payload });
     } else if (opcode === Opcode.PONG) {
-      this.events.push({ type: "pong", data: payload });
+      this.pushEvent({ type: "pong", data: payload });
     } else {
       this.handleClose(payload, ahead);
     }
@@ -496,7 +506,7 @@ export class Protocol {
   /** @internal ReceiverHost: nothing more will be decoded. */
   decoderFinished(): void {
     if (this.deferredClose !== null) {
-      this.events.push(this.deferredClose);
+      this.pushEvent(this.deferredClose);
       this.deferredClose = null;
     }
   }
@@ -530,7 +540,7 @@ export class Protocol {
     const event: ProtocolEvent = { type: "close", code: info.code, reason: info.reason };
     // Found ahead of messages still to decode: its event comes after theirs.
     if (ahead && !this.receiver.decodingDone) this.deferredClose = event;
-    else this.events.push(event);
+    else this.pushEvent(event);
   }
 
   /** Fail the connection (§7.1.7). `local`: our decision (fail()), not a violation found while reading. */
@@ -578,12 +588,20 @@ export class Protocol {
   private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
     // A pending pong goes before our close frame, never after it.
     if (opcode === Opcode.CLOSE && this.pendingPong !== null) this.takePong();
-    const frames = serializeFrame(opcode, payload, { fin, rsv, mask: this.maskSource });
-    for (const f of frames) this.out.push(f);
+    if (isControlOpcode(opcode) && (payload.length > 125 || !fin)) {
+      throw new InvalidState("control frames must be unfragmented with at most 125 bytes of payload");
+    }
+    this.output.frame(fin, rsv, opcode, payload, this.maskSource === null ? null : this.maskSource());
+  }
+
+  private pushEvent(event: ProtocolEvent): void {
+    if (this.events === NO_EVENTS) this.events = [event];
+    else this.events.push(event);
   }
 
   private takePong(): void {
-    for (const f of this.pendingPong!) this.out.push(f);
+    const pong = this.pendingPong!;
+    for (let i = 0; i < pong.length; i++) this.output.push(pong[i]!);
     this.pendingPong = null;
   }
 

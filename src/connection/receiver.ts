@@ -150,6 +150,8 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   /** Payload of the control frame being received; allocated on the first one. */
   private control: Uint8Array | null = null;
   private controlLength = 0;
+  /** The chunk being pushed is borrowed (see `push`). */
+  private borrowed = false;
   /** The current piece was written into the message buffer by the parser (payloadTarget). */
   private inPlace = false;
   // The message being decoded.
@@ -210,10 +212,21 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   // ------------------------------------------------------------- input ----
 
   /**
-   * Feed a received chunk (owned by the core from now on). Throws
+   * Feed a received chunk (owned by the core from now on; only until this
+   * call returns when `borrowed`: what must outlive it is copied — message
+   * payloads, fused with unmasking, streamed pieces and held input). Throws
    * ProtocolError on a violation; reading stops there.
    */
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array, borrowed = false): void {
+    this.borrowed = borrowed;
+    try {
+      this.pushChunk(chunk);
+    } finally {
+      this.borrowed = false;
+    }
+  }
+
+  private pushChunk(chunk: Uint8Array): void {
     if (this.front === Front.HELD) this.hold(chunk);
     if (this.front !== Front.DECODER) return;
     if (this.stream !== null && this.stream.pending && this.streamBudget > 0) this.pumpStream();
@@ -228,7 +241,7 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
       }
       let used: number;
       try {
-        used = this.decoder.push(rest);
+        used = this.decoder.push(rest, this.borrowed);
       } catch (err) {
         this.stop();
         throw err;
@@ -390,7 +403,8 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   }
 
   private hold(chunk: Uint8Array): void {
-    if (!this.frozen) this.backlog.add(chunk);
+    // A borrowed chunk is copied to be kept; the scanner reads the original while it is valid.
+    if (!this.frozen) this.backlog.add(this.borrowed ? copyOf(chunk) : chunk);
     const scanner = this.scanner;
     if (scanner === null || scanner.isStopped) return;
     if (!this.discarding) {
@@ -578,12 +592,27 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
 
   /**
    * @internal FrameSink: a piece of a data frame's payload that did not
-   * come with its header. It is unmasked straight into the message buffer:
-   * one pass over the bytes, and memory committed only as bytes arrive.
+   * come with its header, or any piece of a borrowed chunk. It is unmasked
+   * straight into the message buffer: one pass over the bytes, and memory
+   * committed only as bytes arrive. Null (unmasked in place, not copied)
+   * for control frames (copied when they end), for a streamed piece of an
+   * owned chunk (it goes out as a view), and for a message that is all in
+   * this piece and used up before the chunk's owner gets it back: a
+   * compressed one (inflated at once) or, without `textAsBytes`, a text one
+   * (decoded at once).
    */
   payloadTarget(length: number): Uint8Array | null {
-    // Streamed pieces go out as views of the chunk, unmasked in place.
-    if (isControlOpcode(this.frameOpcode) || this.frameStreamed) return null;
+    if (isControlOpcode(this.frameOpcode)) return null;
+    // Streamed pieces are views of an owned chunk; of a borrowed one, copies.
+    if (this.frameStreamed) return this.borrowed ? Buffer.allocUnsafe(length) : null;
+    if (
+      length === this.frameLength &&
+      this.frameFin &&
+      this.msgSize === 0 &&
+      (this.msgCompressed || (this.msgOpcode === Opcode.TEXT && !this.textAsBytes))
+    ) {
+      return null;
+    }
     this.inPlace = true;
     return this.payload.reserve(length, this.frameUpper);
   }
@@ -661,6 +690,13 @@ export class Receiver implements FrameSink, FragmentSink, ScannedSink {
   private spend(): void {
     if (--this.budget <= 0) this.decoder.pause();
   }
+}
+
+/** A copy of `chunk` the core keeps (a borrowed chunk is reused by its owner). */
+function copyOf(chunk: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafe(chunk.length);
+  copy.set(chunk);
+  return copy;
 }
 
 /** Decode bytes already validated as UTF-8; a text too long for a JS string is "too big" (1009). */

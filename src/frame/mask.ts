@@ -151,6 +151,70 @@ export function maskInto(source: Uint8Array, key: Uint8Array, target: Uint8Array
 }
 
 /**
+ * `mask(data.subarray(start, end), key, offset)` without making the view:
+ * the parser unmasks a payload where it lies in the chunk.
+ */
+export function maskSlice(data: Uint8Array, start: number, end: number, key: Uint8Array, offset = 0): void {
+  maskRange(data, start, end, key, offset & 3);
+}
+
+/**
+ * `maskInto(source.subarray(start, end), key', target, targetOffset)` —
+ * where key' is `key` turned to the phase of `offset` (byte `i` of the range
+ * takes `key[(offset + i) & 3]`) — without making the view: the parser
+ * unmasks a piece of a payload from the chunk straight into the message
+ * buffer. Short ranges go through one fused byte loop (no `set` call, no
+ * second pass). The views must not overlap.
+ */
+export function maskCopy(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  key: Uint8Array,
+  offset: number,
+  target: Uint8Array,
+  targetOffset: number,
+): void {
+  const length = end - start;
+  if (!(start >= 0 && end <= source.length && targetOffset >= 0 && targetOffset + length <= target.length)) {
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `maskCopy: bytes ${start}..${end} do not fit at offset ${targetOffset} of ${target.length}`, true);
+  }
+  const phase = offset & 3;
+  if (length < MASK_WORD_THRESHOLD) {
+    const k0 = key[phase]!;
+    const k1 = key[(phase + 1) & 3]!;
+    const k2 = key[(phase + 2) & 3]!;
+    const k3 = key[(phase + 3) & 3]!;
+    let i = start;
+    let o = targetOffset;
+    const end4 = start + (length & ~3);
+    for (; i < end4; i += 4, o += 4) {
+      target[o] = source[i]! ^ k0;
+      target[o + 1] = source[i + 1]! ^ k1;
+      target[o + 2] = source[i + 2]! ^ k2;
+      target[o + 3] = source[i + 3]! ^ k3;
+    }
+    if (i < end) {
+      target[o] = source[i]! ^ k0;
+      if (++i < end) {
+        target[o + 1] = source[i]! ^ k1;
+        if (++i < end) target[o + 2] = source[i]! ^ k2;
+      }
+    }
+    return;
+  }
+  if (length >= MASK_WASM_THRESHOLD && source.buffer !== target.buffer) {
+    const simd = wasmMasker();
+    if (simd !== null) {
+      simd(source, start, end, target, targetOffset, keyWordLE(key, phase));
+      return;
+    }
+  }
+  target.set(source.subarray(start, end), targetOffset);
+  maskRange(target, targetOffset, targetOffset + length, key, phase);
+}
+
+/**
  * Which loop `mask` uses for `length` bytes on this runtime ("wasm" only once
  * WebAssembly SIMD compiled). For benchmarks and diagnostics.
  */

@@ -28,6 +28,12 @@
  * per frame, so that the sink commits memory as bytes arrive rather than
  * for the length a header announces.
  *
+ * A chunk pushed as *borrowed* (a read buffer the caller reuses once `push`
+ * returns) is still the parser's to write to while `push` runs, but views of
+ * it must not outlive the call: the sink is then asked for a target for
+ * every piece of a data frame, and returns null only for what it uses up
+ * before `push` returns.
+ *
  * Two more modes serve the connection's backpressure and closing:
  * - `pause()` (from a sink callback) stops `push` after the current frame,
  *   or after the current payload piece when called from `onPayload` (a
@@ -49,7 +55,7 @@
  * an error the parser must not be fed again (the connection is failed).
  */
 import { ProtocolError } from "../errors.js";
-import { mask, maskInto } from "./mask.js";
+import { maskCopy, maskSlice } from "./mask.js";
 import { isControlOpcode, isKnownOpcode } from "./opcodes.js";
 
 /** Receives what a {@link FrameParser} finds. Callbacks may throw `ProtocolError`. */
@@ -96,15 +102,22 @@ export class FrameParser {
   private readonly sink: FrameSink;
   private readonly expectMasked: boolean;
   private state = HEADER;
-  /** Scratch for a header split across chunks. */
-  private readonly header = new Uint8Array(14);
+  /** Scratch for a header split across chunks (made on first use: most connections never need it). */
+  private header: Uint8Array | null = null;
   private headerHave = 0;
-  private readonly key = new Uint8Array(4);
+  // The masking key, as four numbers: no typed array per parser (an idle
+  // connection's memory); copied into a shared scratch to mask.
+  private k0 = 0;
+  private k1 = 0;
+  private k2 = 0;
+  private k3 = 0;
   private masked = false;
   private remaining = 0;
   private payloadPos = 0;
-  /** The current frame's payload did not all come with its header: ask the sink for targets. */
-  private spanning = false;
+  /** Ask the sink for targets: the current frame's payload did not all come with its header, or the chunk is borrowed. */
+  private askTarget = false;
+  /** The chunk being pushed is borrowed (see the module comment). */
+  private borrowed = false;
   /** The current frame is a data frame passed over (skipData). */
   private skipping = false;
   private skipData_: boolean;
@@ -112,8 +125,6 @@ export class FrameParser {
   /** Control payload copy (preserveInput), allocated on first use. */
   private controlCopy: Uint8Array | null = null;
   private controlOpcode = false;
-  /** The masking key rotated to the phase of the next piece (fused copy). */
-  private readonly phasedKey = new Uint8Array(4);
   private stopped = false;
   private paused = false;
   /** Data frames passed over in skipData mode, and their payload bytes. */
@@ -193,13 +204,16 @@ export class FrameParser {
 
   /**
    * Feed the next chunk. The parser owns it from now on (payloads are
-   * unmasked in place, unless `preserveInput`). Returns the number of bytes
+   * unmasked in place, unless `preserveInput`) — only until `push` returns
+   * when `borrowed` (see the module comment). Returns the number of bytes
    * consumed: all of them, unless the sink called {@link pause}.
    */
-  push(chunk: Uint8Array): number {
+  push(chunk: Uint8Array, borrowed = false): number {
     let pos = 0;
     const end = chunk.length;
     this.paused = false;
+    // (A frame that started in an earlier chunk spans chunks: askTarget is already set.)
+    this.borrowed = borrowed;
     while (pos < end && !this.stopped && !this.paused) {
       if (this.state === HEADER) {
         pos = this.readHeader(chunk, pos);
@@ -210,9 +224,8 @@ export class FrameParser {
         if ((this.remaining -= n) === 0) this.state = HEADER;
       } else {
         const n = Math.min(this.remaining, end - pos);
-        const view = chunk.subarray(pos, pos + n);
+        this.deliver(chunk, pos, n);
         pos += n;
-        this.deliver(view);
       }
     }
     return this.stopped ? end : pos;
@@ -230,7 +243,7 @@ export class FrameParser {
       }
     }
     // Slow path: gather the header byte by byte into the scratch buffer.
-    const h = this.header;
+    const h = (this.header ??= new Uint8Array(14));
     while (pos < chunk.length) {
       h[this.headerHave++] = chunk[pos++]!;
       if (this.headerHave >= 2 && this.headerHave === headerSize(h[1]!)) {
@@ -303,11 +316,10 @@ export class FrameParser {
     }
     this.masked = masked;
     if (masked) {
-      const k = this.key;
-      k[0] = buf[p]!;
-      k[1] = buf[p + 1]!;
-      k[2] = buf[p + 2]!;
-      k[3] = buf[p + 3]!;
+      this.k0 = buf[p]!;
+      this.k1 = buf[p + 1]!;
+      this.k2 = buf[p + 2]!;
+      this.k3 = buf[p + 3]!;
     }
     this.remaining = length;
     this.payloadPos = 0;
@@ -321,7 +333,7 @@ export class FrameParser {
       return;
     }
     this.skipping = false;
-    this.spanning = length > available && this.sink.payloadTarget !== undefined;
+    this.askTarget = (length > available || this.borrowed) && this.sink.payloadTarget !== undefined;
     this.sink.onFrameStart(fin, rsv, opcode, length);
     if (length === 0) {
       if (!this.stopped) this.sink.onFrameEnd();
@@ -330,39 +342,45 @@ export class FrameParser {
     }
   }
 
-  /** Unmask a payload piece (in place, or into a target) and hand it to the sink. */
-  private deliver(view: Uint8Array): void {
+  /** The current frame's masking key in the shared scratch. */
+  private keyBytes(): Uint8Array {
+    const k = keyScratch;
+    k[0] = this.k0;
+    k[1] = this.k1;
+    k[2] = this.k2;
+    k[3] = this.k3;
+    return k;
+  }
+
+  /** Unmask the payload piece `chunk[pos..pos+n)` (in place, or into a target) and hand it to the sink. */
+  private deliver(chunk: Uint8Array, pos: number, n: number): void {
     let target: Uint8Array | null = null;
     if (this.preserveInput && this.controlOpcode) {
       // Control payloads are at most 125 bytes (checked from the header).
-      target = (this.controlCopy ??= new Uint8Array(125)).subarray(this.payloadPos, this.payloadPos + view.length);
-    } else if (this.spanning) {
-      target = this.sink.payloadTarget!(view.length);
+      target = (this.controlCopy ??= new Uint8Array(125)).subarray(this.payloadPos, this.payloadPos + n);
+    } else if (this.askTarget) {
+      target = this.sink.payloadTarget!(n);
     }
+    let view: Uint8Array;
     if (target !== null) {
-      if (this.masked) {
-        const at = this.payloadPos;
-        const k = this.key;
-        const pk = this.phasedKey;
-        pk[0] = k[at & 3]!;
-        pk[1] = k[(at + 1) & 3]!;
-        pk[2] = k[(at + 2) & 3]!;
-        pk[3] = k[(at + 3) & 3]!;
-        maskInto(view, pk, target, 0);
-      } else {
-        target.set(view);
-      }
+      // The fused path: one pass from the chunk into the sink's buffer.
+      if (this.masked) maskCopy(chunk, pos, pos + n, this.keyBytes(), this.payloadPos, target, 0);
+      else target.set(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
       view = target;
-    } else if (this.masked) {
-      mask(view, this.key, this.payloadPos);
+    } else {
+      if (this.masked) maskSlice(chunk, pos, pos + n, this.keyBytes(), this.payloadPos);
+      view = pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n);
     }
-    this.payloadPos += view.length;
-    this.remaining -= view.length;
+    this.payloadPos += n;
+    this.remaining -= n;
     if (this.remaining === 0) this.state = HEADER;
     this.sink.onPayload(view);
     if (this.remaining === 0 && !this.stopped) this.sink.onFrameEnd();
   }
 }
+
+/** The masking key of the frame being parsed, for the mask functions (used at once, never kept). */
+const keyScratch = new Uint8Array(4);
 
 /** Size of a frame header given its second byte (§5.2). */
 function headerSize(b1: number): number {

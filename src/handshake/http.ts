@@ -118,8 +118,11 @@ export abstract class HeadParser<T> {
     this.maxHeaders = limits.maxHeaders ?? DEFAULT_MAX_HEADERS;
   }
 
-  /** Turn the head (latin1 text ending with CRLF CRLF) into a value, or throw. */
-  protected abstract parseHead(text: string): T;
+  /**
+   * Turn the head (latin1 text ending with CRLF CRLF) into a value, or
+   * throw. `bytes` holds the same head from offset 0 (see `piece`).
+   */
+  protected abstract parseHead(text: string, bytes: Uint8Array): T;
 
   /**
    * Feed the next bytes. Returns the head once complete, `null` while more
@@ -140,13 +143,16 @@ export abstract class HeadParser<T> {
         return null;
       }
       let text: string;
+      let bytes: Uint8Array;
       if (this.#len === 0) {
-        text = latin1(chunk, end);
+        bytes = chunk;
+        text = latin1(chunk, 0, end);
       } else {
         this.#append(chunk.subarray(0, end));
-        text = latin1(this.#buf!, this.#len);
+        bytes = this.#buf!;
+        text = latin1(bytes, 0, this.#len);
       }
-      this.#head = this.parseHead(text);
+      this.#head = this.parseHead(text, bytes);
       this.#rest = end === chunk.length ? EMPTY : chunk.subarray(end);
       this.#buf = null;
       return this.#head;
@@ -215,7 +221,7 @@ export abstract class HeadParser<T> {
 /** Incremental parser of one HTTP/1.1 request head (the client's opening handshake). */
 export class RequestHeadParser extends HeadParser<HttpRequest> {
   /** Decode the head: request line, then header lines. */
-  protected parseHead(text: string): HttpRequest {
+  protected parseHead(text: string, bytes: Uint8Array): HttpRequest {
     const eol = text.indexOf("\r\n");
     // request-line = method SP request-target SP HTTP-version CRLF (RFC 7230 §3.1.1)
     const sp1 = text.indexOf(" ");
@@ -233,15 +239,15 @@ export class RequestHeadParser extends HeadParser<HttpRequest> {
         status: 505,
       });
     }
-    const headers = parseHeaderLines(text, eol + 2, this.maxHeaders);
-    return { method: text.slice(0, sp1), path: text.slice(sp1 + 1, sp2), version, headers };
+    const headers = parseHeaderLines(text, bytes, eol + 2, this.maxHeaders);
+    return { method: sp1 === 3 && text.startsWith("GET") ? "GET" : text.slice(0, sp1), path: piece(text, bytes, sp1 + 1, sp2), version, headers };
   }
 }
 
 /** Incremental parser of one HTTP/1.1 response head (the server's answer to the opening handshake). */
 export class ResponseHeadParser extends HeadParser<HttpResponse> {
   /** Decode the head: status line, then header lines. */
-  protected parseHead(text: string): HttpResponse {
+  protected parseHead(text: string, bytes: Uint8Array): HttpResponse {
     const eol = text.indexOf("\r\n");
     // status-line = HTTP-version SP status-code SP reason-phrase CRLF (RFC 7230 §3.1.2).
     // A missing " reason-phrase" is tolerated: some servers omit it.
@@ -262,7 +268,7 @@ export class ResponseHeadParser extends HeadParser<HttpResponse> {
       if (!isFieldText(text, sp1 + 5, eol)) throw malformed("invalid HTTP reason phrase");
       reason = text.slice(sp1 + 5, eol);
     }
-    const headers = parseHeaderLines(text, eol + 2, this.maxHeaders);
+    const headers = parseHeaderLines(text, bytes, eol + 2, this.maxHeaders);
     return { status, reason, headers };
   }
 }
@@ -282,7 +288,7 @@ function parseVersion(text: string, start: number, end: number): string {
   ) {
     throw malformed("invalid HTTP version");
   }
-  return text.slice(start + 5, end);
+  return text.startsWith("1.1", start + 5) ? "1.1" : text.slice(start + 5, end);
 }
 
 /** `status-code = 3DIGIT` at `start`, followed by SP or the end of the line; 100–999. */
@@ -302,7 +308,7 @@ function parseStatusCode(text: string, start: number, eol: number): number {
  * Header lines from `pos` up to the empty line that ends the head.
  * `header-field = field-name ":" OWS field-value OWS` (RFC 7230 §3.2).
  */
-function parseHeaderLines(text: string, pos: number, maxHeaders: number): Record<string, string> {
+function parseHeaderLines(text: string, bytes: Uint8Array, pos: number, maxHeaders: number): Record<string, string> {
   const headers = new HeaderRecord();
   // Names are read from a lower-cased copy: one call for the whole head
   // instead of one per name. Lower-casing maps latin1 to latin1 one char
@@ -332,7 +338,7 @@ function parseHeaderLines(text: string, pos: number, maxHeaders: number): Record
     while (b > a && isOWSCode(text.charCodeAt(b - 1))) b--;
     if (!isFieldText(text, a, b)) throw malformed("invalid HTTP header value");
     const name = headerName(lower, pos, colon);
-    const value = text.slice(a, b);
+    const value = headerValue(text, bytes, a, b);
     const previous = headers[name];
     // §3.2.2: repeated fields may be combined "by appending each subsequent
     // field value to the combined field value in order, separated by a comma".
@@ -359,6 +365,31 @@ for (const name of [
   "sec-websocket-extensions", "sec-websocket-accept", "x-forwarded-for",
 ]) {
   (KNOWN_NAMES[name.length] ??= []).push(name);
+}
+
+/** Values handshakes carry often, by length: shared constants rather than new strings. */
+const KNOWN_VALUES: string[][] = [];
+for (const value of ["websocket", "Upgrade", "upgrade", "13", "keep-alive, Upgrade", "Keep-Alive, Upgrade", "no-cache", "permessage-deflate"]) {
+  (KNOWN_VALUES[value.length] ??= []).push(value);
+}
+
+/** The value `text[a..b)`: a shared constant when it is a common one, else `piece`. */
+function headerValue(text: string, bytes: Uint8Array, a: number, b: number): string {
+  const known = KNOWN_VALUES[b - a];
+  if (known !== undefined) {
+    for (const k of known) if (text.startsWith(k, a)) return k;
+  }
+  return piece(text, bytes, a, b);
+}
+
+/**
+ * `text.slice(a, b)`, but never a view of `text`: V8 makes a slice of 13
+ * chars or more a pointer into its parent, so one header value kept on a
+ * connection's `request` would keep the whole head alive as long as the
+ * connection. Those are decoded afresh from the bytes instead.
+ */
+function piece(text: string, bytes: Uint8Array, a: number, b: number): string {
+  return b - a < 13 ? text.slice(a, b) : latin1(bytes, a, b);
 }
 
 /** `lower.slice(start, end)`, as a shared constant when it is a common name. */
@@ -397,11 +428,11 @@ function isVisibleAscii(text: string, start: number, end: number): boolean {
   return true;
 }
 
-/** The first `length` bytes of `bytes` as a string, one char per byte. */
-function latin1(bytes: Uint8Array, length: number): string {
+/** Bytes `start..end` of `bytes` as a string, one char per byte. */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
   // Sockets hand us Buffers: decode them in place rather than through a new view.
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.toString("latin1", 0, length);
+  return buf.toString("latin1", start, end);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Opcode } from "../frame/opcodes.js";
-import { serializeFrame } from "../frame/serializer.js";
+import { frameHeaderSize, writeFrameHeader } from "../frame/serializer.js";
 import { argumentError } from "../errors.js";
 import type { BinaryData, Connection } from "./connection.js";
 import { validateBroadcastOptions } from "./options/entry-points.js";
@@ -65,18 +65,29 @@ export class SharedMessage {
       this.compressed ??= new Map();
       let frames = this.compressed.get(ext.sharingKey);
       if (frames === undefined) {
-        frames = serializeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, ext.encode(bytes), { rsv: ext.rsvBits });
+        frames = wholeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, ext.encode(bytes), ext.rsvBits);
         this.compressed.set(ext.sharingKey, frames);
       }
       p.sendFrames(frames);
     } else {
-      this.plain ??= serializeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, bytes);
+      this.plain ??= wholeFrame(this.text ? Opcode.TEXT : Opcode.BINARY, bytes, 0);
       p.sendFrames(this.plain);
     }
     conn.messagesOut++;
     conn.flushOutput();
     return true;
   }
+}
+
+/**
+ * One unmasked frame in one buffer, header and payload together: copied once
+ * for every subscriber, it is one piece per message in each connection's
+ * write (rather than two: header, payload), whatever its size.
+ */
+function wholeFrame(opcode: number, payload: Uint8Array, rsv: number): Uint8Array[] {
+  const frame = Buffer.allocUnsafe(frameHeaderSize(payload.length, false) + payload.length);
+  frame.set(payload, writeFrameHeader(frame, 0, true, rsv, opcode, payload.length, null));
+  return [frame];
 }
 
 /**

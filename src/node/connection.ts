@@ -64,10 +64,10 @@ import { MessageStream, type StreamEnd } from "./message-stream.js";
 import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
+import { SocketIO } from "./socket-io.js";
 export type { Data, BinaryData, Fragment, Sendable, ConnectionOptions, HandshakeInfo } from "./connection-types.js";
 import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, ListenOptions, Sendable, BinaryData } from "./connection-types.js";
 
-type Waiter<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
 const RESOLVED: Promise<void> = Promise.resolve();
 /** What a `textAsBytes` listener gets a text message kept as a string as. */
@@ -88,7 +88,11 @@ export const READ_AHEAD = 128 * 1024;
  * `serve()` handler. Read with `recv()` or `for await`, write with `send()`.
  */
 export class Connection extends ConnectionContext implements AsyncIterable<Data> {
-  /** The underlying socket. */
+  /**
+   * The underlying socket. Frames are written once per turn of the event
+   * loop (one write for all that was sent in it), so bytes written here
+   * directly go before the frames sent in the same turn.
+   */
   readonly socket: Socket;
   /**
    * The sans-IO state machine. (Named `core`, not `protocol`: in `ws` and in
@@ -106,15 +110,13 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   onClosed: ((conn: Connection) => void) | null = null;
 
   private readonly maxQueue: number | null;
-  private readonly writeHigh: number;
-  private readonly writeLow: number;
-  private readonly closeTimeoutMs: number;
-
+  /** The socket's reading, writing and closing (./socket-io.ts). */
+  private readonly io: SocketIO;
   private readonly inbox = new Inbox();
   /** The stream the core is streaming a message to (recvStreaming), if any. */
   private streamReader: StreamEnd | null = null;
-  private drainWaiters: Waiter<void>[] = [];
-  private readonly heartbeat: Heartbeat;
+  /** Pings and keepalive (./keepalive.ts); without keepalive, made by the first `ping()`. */
+  private heartbeat: Heartbeat | null = null;
   /** The event-style receiver, when a facade took the messages (see `listen`). */
   private listener: ConnectionListener | null = null;
   /** The listener asked for no messages for now (its backpressure). */
@@ -127,16 +129,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private peerCloseReached = false;
   /** The listener's `closing` was called. */
   private listenerClosingCalled = false;
-  /** The socket stopped being read: input held past READ_AHEAD. */
-  private pausedForInput = false;
-  /** The socket stopped being read: the write buffer is over the high water mark. */
-  private pausedForWrite = false;
-  private corked = false;
   private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private socketError: Error | null = null;
-  private finished = false;
   // Created on first use: an idle connection nobody waits on keeps no promise.
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
@@ -150,34 +144,26 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     this.response = info.response;
     this.subprotocol = info.subprotocol;
     this.maxQueue = options.maxQueue === undefined ? 16 : options.maxQueue;
-    this.writeHigh = options.writeHighWaterMark ?? 64 * 1024;
-    this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
-    this.heartbeat = new Heartbeat(
-      this,
-      options.pingInterval === undefined ? 20_000 : options.pingInterval,
-      options.pingTimeout === undefined ? 20_000 : options.pingTimeout,
-    );
-    this.closeTimeoutMs = options.closeTimeout ?? 10_000;
-    this.onWritten = this.onWritten.bind(this);
     // Text is decoded when it is read (or taken as bytes without a decode: recv({ text: "bytes" })).
     protocol.textAsBytes = true;
-
-    socket.on("data", (chunk: Buffer) => this.receive(chunk));
-    socket.on("end", () => this.receiveEof());
-    socket.on("error", (err) => {
-      this.socketError ??= err;
-    });
-    socket.on("close", () => this.finish());
-    // No 'drain' listener: senders held by the high water mark are woken by
-    // the callbacks of the writes that filled the buffer (`onWritten`).
-    this.heartbeat.schedule();
+    this.io = new SocketIO(socket, this, protocol, options);
+    const interval = options.pingInterval === undefined ? 20_000 : options.pingInterval;
+    if (interval !== null) {
+      this.heartbeat = new Heartbeat(this, interval, options.pingTimeout === undefined ? 20_000 : options.pingTimeout);
+      this.heartbeat.schedule();
+    }
     // A server publishes its connections' opening itself, once its handshake event is out.
     if (protocol.role === "client") publishOpen(this);
   }
 
   /** Round-trip time of the last ping answered, in milliseconds (0 before any). */
   get latency(): number {
-    return this.heartbeat.latency;
+    return this.heartbeat?.latency ?? 0;
+  }
+
+  /** True once the socket is closed. */
+  private get finished(): boolean {
+    return this.io.finished;
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -228,34 +214,36 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
 
   /** `send` waits while more bytes than this wait to be written. */
   get writeHighWaterMark(): number {
-    return this.writeHigh;
+    return this.io.writeHigh;
   }
 
   /** Bytes waiting in the socket's write buffer. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.io.bufferedAmount;
   }
 
   // ----------------------------------------------------------------- reading
 
   /**
    * Feed bytes to the core as if they came from the socket (used for bytes
-   * that arrived together with the handshake).
+   * that arrived together with the handshake). `borrowed`: the chunk is
+   * valid only until this call returns (the shared read buffer).
    * @internal
    */
-  receive(chunk: Uint8Array): void {
+  receive(chunk: Uint8Array, borrowed = false): void {
     const p = this.core;
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
     if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
     if (this.streamReader !== null) p.allowStreamBytes(this.streamReader.room);
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
-    p.coalescePongs = this.socket.writableLength > 0;
-    p.receiveData(chunk);
+    p.coalescePongs = this.io.bufferedAmount > 0;
+    p.receiveData(chunk, borrowed);
     this.afterInput();
   }
 
-  private receiveEof(): void {
+  /** @internal SocketHost: the peer ended its side. */
+  receiveEof(): void {
     this.core.receiveEof();
     this.afterInput();
   }
@@ -275,7 +263,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
         else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
         else if (ev.type === "pong") {
           publishPong(this, "in", ev.data);
-          this.heartbeat.onPong(ev.data);
+          this.heartbeat?.onPong(ev.data);
           this.listener?.pong?.(ev.data);
         } else if (ev.type === "ping") {
           publishPing(this, "in", ev.data);
@@ -293,7 +281,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
       const room = this.room();
       const streamRoom = this.streamReader?.room ?? 0;
       if (room <= 0 && streamRoom <= 0) break;
-      p.coalescePongs = this.socket.writableLength > 0;
+      p.coalescePongs = this.io.bufferedAmount > 0;
       if (room > 0) p.allowMessages(room);
       if (streamRoom > 0) p.allowStreamBytes(streamRoom);
       allowed = true;
@@ -310,8 +298,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
         this.afterInput();
       });
     }
-    if (p.closeTransport) this.endTransport();
-    else if (p.closeExpected) this.startCloseTimer();
+    if (p.closeTransport) this.io.endTransport();
+    else if (p.closeExpected) this.io.startCloseTimer();
     if (this.finished) this.disposeExtension();
   }
 
@@ -332,21 +320,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
       p.freezeBacklog();
       inputFull = false;
     }
-    const buffered = this.socket.writableLength;
-    const writeFull = buffered > this.writeHigh || (this.pausedForWrite && buffered > this.writeLow);
-    if (inputFull === this.pausedForInput && writeFull === this.pausedForWrite) return;
-    this.pausedForInput = inputFull;
-    this.pausedForWrite = writeFull;
-    this.applyReading();
-  }
-
-  private applyReading(): void {
-    const s = this.socket;
-    if (this.pausedForInput || this.pausedForWrite) {
-      if (!s.isPaused()) s.pause();
-    } else if (s.isPaused() && !this.finished) {
-      s.resume();
-    }
+    this.io.setInputPaused(inputFull);
   }
 
   /** One message to the listener: text decoded, or as its bytes with `listen({ textAsBytes })`. */
@@ -443,6 +417,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   whenWritten(written: (err: Error | null) => void): void {
+    // What the core queued goes to the socket first (it would go on the next tick), so the marker comes after it.
+    this.io.flushNow();
     const s = this.socket;
     if (s.destroyed || s.writableEnded) {
       process.nextTick(written, this.closedError());
@@ -652,38 +628,22 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   }
 
   /**
-   * Write what the core produced; frames written in one turn of the event
-   * loop go out in one `writev`.
+   * The core has output: it is written on the next tick, with everything
+   * else queued in this turn of the event loop (one write per connection).
    * @internal (broadcast queues frames on the core, then calls this)
    */
   flushOutput(): void {
-    this.write(this.core.dataToSend());
+    this.io.scheduleFlush();
   }
 
-  /** @internal Write bytes that are not frames (the server's 101 response), corked with what follows. */
+  /** @internal Write bytes that are not frames (the server's 101 response), before the frames that follow. */
   writeRaw(bytes: Uint8Array): void {
-    this.write([bytes]);
+    this.io.writeRaw(bytes);
   }
 
-  private write(bufs: Uint8Array[]): void {
-    const s = this.socket;
-    if (s.destroyed || s.writableEnded) return;
-    if (!this.corked && bufs.length > 0) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(uncork, this);
-    }
-    for (let i = 0; i < bufs.length; i++) {
-      const b = bufs[i]!;
-      if (s.writableLength + b.length > this.writeLow) s.write(b, this.onWritten);
-      else s.write(b);
-    }
-  }
-
-  /** @internal Ends the cork started by `flush`. */
+  /** @internal Write what is queued now rather than on the next tick. */
   uncorkNow(): void {
-    this.corked = false;
-    this.socket.uncork();
+    this.io.flushNow();
   }
 
   /**
@@ -691,24 +651,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   writable(): Promise<void> {
-    if (this.socket.writableLength <= this.writeHigh) return RESOLVED;
-    if (this.finished) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
-  }
-
-  private onWritten(): void {
-    if (this.socket.writableLength > this.writeLow) return;
-    if (this.drainWaiters.length !== 0) this.wakeDrainWaiters();
-    if (this.pausedForWrite) {
-      this.pausedForWrite = false;
-      this.applyReading();
-    }
-  }
-
-  private wakeDrainWaiters(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    return this.io.writable();
   }
 
   /**
@@ -734,7 +677,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.heartbeat.ping(payload);
+    return (this.heartbeat ??= new Heartbeat(this, null, null)).ping(payload);
   }
 
   /** Send an unsolicited pong (a one-way heartbeat, §5.5.3). Data: a string or bytes, at most 125 bytes. */
@@ -793,34 +736,17 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     this.socket.destroy();
   }
 
-  private startCloseTimer(): void {
-    if (this.closeTimer !== null || this.finished) return;
-    // Not unref()ed: a close in progress keeps the process alive until it
-    // ends (`await ws.close()` / `await server.close()` at the top level).
-    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
-  }
-
-  private endTransport(): void {
-    const s = this.socket;
-    if (!s.writableEnded && !s.destroyed) {
-      if (this.corked) this.uncorkNow();
-      s.end();
-    }
-    // The peer should now close its side; if it doesn't, drop the connection.
-    this.startCloseTimer();
-  }
-
-  /** The error that `recv`/`send` raise once closed. */
-  private closedError(): ConnectionClosed {
+  /** @internal SocketHost: the error that `recv`/`send` raise once closed. */
+  closedError(): ConnectionClosed {
     const core = this.core;
     return connectionClosed(core.closeRcvd, core.closeSent, {
       rcvdThenSent: core.closeRcvdThenSent,
-      cause: core.failure ?? this.socketError ?? undefined,
+      cause: core.failure ?? this.io.socketError ?? undefined,
     });
   }
 
-  /** The socket closed: settle everything that waits. */
-  private finish(): void {
+  /** @internal SocketHost: the socket closed: settle everything that waits. */
+  socketClosed(): void {
     if (this.finished) return;
     if (!this.core.eofReceived) this.core.receiveEof();
     // Deliver anything still in the core's queue before closing the books
@@ -831,17 +757,16 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
       else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
       else if (ev.type === "close") this.reachPeerClose();
     }
-    this.finished = true;
-    this.pausedForInput = this.pausedForWrite = false;
-    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.io.finished = true;
+    this.io.clearPauses();
     // Errors are built only when somebody waits: an error captures a stack trace.
     let err: ConnectionClosed | null = null;
     const closedError = () => (err ??= this.closedError());
-    this.heartbeat.stop(closedError);
+    this.heartbeat?.stop(closedError);
     // A stream still streaming reads on what the core holds; readers behind it wait for it.
     if (this.streamReader !== null && !this.core.streamingMessage) this.streamCut();
     if (this.streamReader === null && this.inbox.waiting > 0) this.inbox.rejectWaiters(closedError());
-    for (const w of this.drainWaiters.splice(0)) w.reject(closedError());
+    if (this.io.drainWaiting > 0) this.io.rejectDrainWaiters(closedError());
     this.disposeExtension();
     publishClose(this, performance.now());
     this.resolveClosed?.();
@@ -911,10 +836,6 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   }
 }
 
-
-function uncork(conn: Connection): void {
-  conn.uncorkNow();
-}
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 

@@ -21,9 +21,10 @@ export interface Reader {
 
 /** See the module comment. */
 export class Inbox {
-  private queue: Message[] = [];
+  // Shared empty lists until used: an idle connection keeps no array.
+  private queue: Message[] = NO_MESSAGES;
   private head = 0;
-  private waiters: Reader[] = [];
+  private waiters: Reader[] = NO_READERS;
 
   /** Messages waiting to be read. */
   get queued(): number {
@@ -43,6 +44,7 @@ export class Inbox {
   /** A message arrived: to the first waiting reader, else to the queue. */
   put(message: Message): void {
     if (this.waiters.length !== 0) this.waiters.shift()!.take(message);
+    else if (this.queue === NO_MESSAGES) this.queue = [message];
     else this.queue.push(message);
   }
 
@@ -52,7 +54,7 @@ export class Inbox {
     const message = this.queue[this.head]!;
     this.queue[this.head++] = EMPTY;
     if (this.head === this.queue.length) {
-      this.queue = [];
+      this.queue = NO_MESSAGES;
       this.head = 0;
     }
     return message;
@@ -60,12 +62,13 @@ export class Inbox {
 
   /** Join the line (call when nothing is queued). */
   wait(reader: Reader): void {
-    this.waiters.push(reader);
+    if (this.waiters === NO_READERS) this.waiters = [reader];
+    else this.waiters.push(reader);
   }
 
   /** Take the first reader out of the line (the stream the core now streams to). */
   shift(): Reader | undefined {
-    return this.waiters.shift();
+    return this.waiters.length === 0 ? undefined : this.waiters.shift();
   }
 
   /** `reader` gives up: out of the line. False if it was not in it (it was served). */
@@ -78,13 +81,15 @@ export class Inbox {
 
   /** Drop every queued message (nobody will read them). */
   clear(): void {
-    this.queue = [];
+    this.queue = NO_MESSAGES;
     this.head = 0;
   }
 
   /** Fail every waiting reader with `err`. */
   rejectWaiters(err: unknown): void {
-    for (const w of this.waiters.splice(0)) w.fail(err);
+    const waiters = this.waiters;
+    this.waiters = NO_READERS;
+    for (const w of waiters) w.fail(err);
   }
 }
 
@@ -135,3 +140,6 @@ export class RecvReader implements Reader {
 }
 
 const EMPTY: Message = { data: "" };
+// Frozen: a push onto a shared sentinel would be a bug, and throws instead.
+const NO_MESSAGES = Object.freeze([]) as unknown as Message[];
+const NO_READERS = Object.freeze([]) as unknown as Reader[];

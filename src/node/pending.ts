@@ -9,12 +9,13 @@
  * An object rather than closures, so that everything it holds is released
  * by {@link PendingHandshake.detach} once the connection is open.
  */
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import type * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { RequestHeadParser, type HeadLimits, type HttpRequest, type HttpResponse } from "../handshake/http.js";
 import { rejectResponse } from "../handshake/server.js";
 import type { ConnectionData } from "./connection-context.js";
+import { readIntoSharedBuffer } from "./read-buffer.js";
 
 /** What `processRequest` and `processResponse` see of a connection that is not open yet. */
 export interface PendingConnection {
@@ -67,14 +68,16 @@ export class PendingHandshake {
     this.owner = owner;
     this.socket = socket;
     this.parser = read ? new RequestHeadParser(limits) : null;
-    this.onData = this.onData.bind(this);
-    this.onClose = this.onClose.bind(this);
-    this.timer = setTimeout(() => socket.destroy(), openTimeout);
+    this.timer = setTimeout(destroySocket.bind(socket), openTimeout);
     this.timer.unref();
     owner.pendingSockets.add(socket);
-    if (read) socket.on("data", this.onData);
+    // Listeners shared by every socket, finding this object on the socket.
+    (socket as PendingSocket)[kPending] = this;
+    // The request is read like the messages later: into the shared read
+    // buffer where Node allows it (./read-buffer.ts), else as 'data' events.
+    if (read && !readIntoSharedBuffer(socket, onHandshakeRead)) socket.on("data", onHandshakeData);
     socket.on("error", destroySocket);
-    socket.once("close", this.onClose);
+    socket.on("close", onHandshakeClose);
   }
 
   /** The `data` that `processRequest` filled, or null if it was never touched. */
@@ -111,25 +114,36 @@ export class PendingHandshake {
     return true;
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal Bytes of the request; `borrowed`: a view of the shared read buffer, valid during the call. */
+  onBytes(chunk: Uint8Array, borrowed: boolean): void {
+    const parser = this.parser;
+    if (parser === null) return; // answered already: what follows is not read
     let request: HttpRequest | null;
     try {
-      request = this.parser!.push(chunk);
+      request = parser.push(chunk);
     } catch (err) {
-      this.socket.off("data", this.onData);
+      this.stopReading();
       this.owner.rejectHandshake(this, err);
       return;
     }
     if (request === null) return;
-    this.socket.off("data", this.onData);
+    let rest = parser.rest;
+    if (borrowed && rest.length > 0) rest = Buffer.from(rest);
+    this.stopReading();
     this.socket.pause();
     this.request = request;
-    void this.owner.upgrade(this, request, this.parser!.rest);
+    void this.owner.upgrade(this, request, rest);
   }
 
-  private onClose(): void {
+  /** @internal The socket closed. */
+  onClose(): void {
     this.detach();
     if (this.settle()) this.owner.handshakeDropped(this);
+  }
+
+  private stopReading(): void {
+    this.parser = null;
+    this.socket.off("data", onHandshakeData);
   }
 
   /** Stop handling the socket as a pending handshake (it is open, refused or closed). */
@@ -137,11 +151,26 @@ export class PendingHandshake {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.parser = null;
-    this.owner.pendingSockets.delete(this.socket);
-    this.socket.off("data", this.onData);
-    this.socket.off("error", destroySocket);
-    this.socket.off("close", this.onClose);
+    const socket = this.socket;
+    (socket as PendingSocket)[kPending] = null;
+    this.owner.pendingSockets.delete(socket);
+    socket.off("data", onHandshakeData);
+    socket.off("error", destroySocket);
+    socket.off("close", onHandshakeClose);
   }
+}
+
+const kPending = Symbol("wavesock.pending");
+type PendingSocket = net.Socket & { [kPending]: PendingHandshake | null };
+
+function onHandshakeRead(this: net.Socket, chunk: Uint8Array): void {
+  (this as PendingSocket)[kPending]?.onBytes(chunk, true);
+}
+function onHandshakeData(this: net.Socket, chunk: Buffer): void {
+  (this as PendingSocket)[kPending]?.onBytes(chunk, false);
+}
+function onHandshakeClose(this: net.Socket): void {
+  (this as PendingSocket)[kPending]?.onClose();
 }
 
 function destroySocket(this: net.Socket): void {

@@ -9,6 +9,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { argumentError } from "../errors.js";
 import { validateAttachOptions, validateHandler, validateServeOptions } from "./options/entry-points.js";
+import type { ConnectionHandlers } from "./handlers.js";
 import { Server, type Handler, type ServerOptions } from "./server.js";
 import { logLine, resolveLogger } from "./logging.js";
 import { listenUnix } from "./unix.js";
@@ -23,6 +24,11 @@ import { addUpgradeEndpoint } from "./upgrades.js";
  * }, { host: "127.0.0.1", port: 8765 });
  * ```
  *
+ * The handler is an async function run for each connection, or callbacks
+ * `{ open, message, close }` (see {@link ConnectionHandlers}): no function
+ * waits per connection and no promise is made per message — the lighter
+ * choice for many mostly idle connections or many small messages.
+ *
  * On a Unix domain socket (Python's `unix_serve`):
  * `serve(handler, { socketPath: "/run/app.sock" })`.
  *
@@ -31,13 +37,14 @@ import { addUpgradeEndpoint } from "./upgrades.js";
  * `RangeError` (code `WS_ERR_INVALID_OPTION`) naming any option that is
  * not allowed, and with the listen error (`EADDRINUSE`...) if it cannot listen.
  */
-export async function serve(handler: Handler, host: string | null, port: number, options?: ServerOptions): Promise<Server>;
-export async function serve(handler: Handler, options?: ServerOptions): Promise<Server>;
-export async function serve(handler: Handler, ...args: unknown[]): Promise<Server> {
+export async function serve(handler: Handler | ConnectionHandlers, host: string | null, port: number, options?: ServerOptions): Promise<Server>;
+export async function serve(handler: Handler | ConnectionHandlers, options?: ServerOptions): Promise<Server>;
+export async function serve(handler: Handler | ConnectionHandlers, ...args: unknown[]): Promise<Server> {
   validateHandler("serve()", handler);
   const options = serveArguments(args);
   validateServeOptions(options);
-  const netServer = options.tls ? tls.createServer(options.tls) : net.createServer();
+  // noDelay: set on each accepted handle by Node itself (handleSocket's setNoDelay is then a no-op).
+  const netServer = options.tls ? tls.createServer(options.tls) : net.createServer({ noDelay: true });
   const server = new Server(netServer, handler, options, true);
   if (options.tls) {
     netServer.on("secureConnection", (socket: tls.TLSSocket) => server.handleSocket(socket));
@@ -116,7 +123,7 @@ function serveArguments(args: unknown[]): ServerOptions {
  * any option that is not allowed (`host`, `port` and `tls` belong to the
  * HTTP server).
  */
-export function attach(httpServer: HttpServer | null, handler: Handler, options: ServerOptions = {}): Server {
+export function attach(httpServer: HttpServer | null, handler: Handler | ConnectionHandlers, options: ServerOptions = {}): Server {
   if (
     httpServer !== null &&
     (typeof httpServer !== "object" ||

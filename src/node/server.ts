@@ -18,7 +18,7 @@
  * `processRequest` may not, and `processResponse` may edit the 101 but not
  * the headers the handshake negotiated.
  */
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type * as net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -35,6 +35,7 @@ import {
   type ServerHandshakeResult,
 } from "../handshake/server.js";
 import { Connection } from "./connection.js";
+import { runHandlers, type ConnectionHandlers } from "./handlers.js";
 import { serverExtensions } from "./compression.js";
 import { TopicHub, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
@@ -42,10 +43,11 @@ import { ServerCounters, publishError, publishHandshake, publishOpen, watchingHa
 import { logConnectionLine, logLine, resolveLogger, type Logger } from "./logging.js";
 import { PendingHandshake, type PendingConnection } from "./pending.js";
 import { closeOnSignals, type ServeForeverOptions } from "./serve-forever.js";
-import type { Handler, ServerOptions } from "./server-options.js";
+import type { Handler, RequestRouting, ServerOptions } from "./server-options.js";
 
 export type { PendingConnection } from "./pending.js";
 export type { Handler, ServerOptions, RequestRouting, ProcessRequestResult } from "./server-options.js";
+export type { ConnectionHandlers } from "./handlers.js";
 
 const DEFAULT_SERVER_HEADER = "wavesock/0.1";
 
@@ -70,7 +72,11 @@ export class Server {
    * upgrades passed to {@link handleUpgrade}.
    */
   readonly server: net.Server | null;
-  private readonly handler: Handler;
+  private readonly handler: Handler | ConnectionHandlers;
+  /** The router's side of the handler (`route()`): which paths it takes, its 404s. */
+  private get routing(): RequestRouting | undefined {
+    return typeof this.handler === "function" ? this.handler.routing : undefined;
+  }
   private readonly options: ServerOptions;
   private readonly handshakeOptions: ServerHandshakeOptions;
   private activeHandlers = 0;
@@ -87,7 +93,7 @@ export class Server {
   private isClosed = false;
 
   /** @internal Use {@link serve} or {@link attach}. */
-  constructor(server: net.Server | null, handler: Handler, options: ServerOptions, ownsServer: boolean) {
+  constructor(server: net.Server | null, handler: Handler | ConnectionHandlers, options: ServerOptions, ownsServer: boolean) {
     this.server = server;
     this.ownsServer = ownsServer;
     this.handler = handler;
@@ -156,7 +162,8 @@ export class Server {
   shouldHandle(request: IncomingMessage): boolean {
     const { path, shouldHandle } = this.options;
     if (path !== undefined && !pathMatches(request.url ?? "", path)) return false;
-    if (this.handler.routing !== undefined && !this.handler.routing.takes(request.url ?? "")) return false;
+    const routing = this.routing;
+    if (routing !== undefined && !routing.takes(request.url ?? "")) return false;
     if (shouldHandle === undefined) return true;
     try {
       return Boolean(shouldHandle(request));
@@ -255,7 +262,7 @@ export class Server {
   private async answer(pending: PendingHandshake, request: HttpRequest, rest: Uint8Array): Promise<void> {
     const socket = pending.socket;
     const { processRequest, processResponse, path } = this.options;
-    const routing = this.handler.routing;
+    const routing = this.routing;
     const pc = processRequest || processResponse || routing ? pending.connection() : undefined;
     let response: HttpResponse | null = null;
     let result: ServerHandshakeResult | null = null;
@@ -442,9 +449,15 @@ export class Server {
    */
   private runHandler(conn: Connection): void {
     this.activeHandlers++;
+    const handler = this.handler;
+    if (typeof handler !== "function") {
+      // { open, message, close }: ./handlers.ts; handlerEnded() comes after `close`.
+      runHandlers(this, conn, handler);
+      return;
+    }
     let result: unknown;
     try {
-      result = this.handler(conn);
+      result = handler(conn);
     } catch (err) {
       this.handlerFailed(conn, err);
       return;
@@ -477,7 +490,8 @@ export class Server {
     this.handlerDone(conn);
   }
 
-  private handlerEnded(): void {
+  /** @internal HandlersHost: a connection's handler is done. */
+  handlerEnded(): void {
     if (--this.activeHandlers === 0 && this.handlersIdle !== null) this.handlersIdle();
   }
 
@@ -490,6 +504,11 @@ export class Server {
   /** Whether the logger has `level` (checked before touching `conn.logger`, which makes the connection's id). */
   private logs(level: "debug" | "info"): boolean {
     return typeof this.logger?.[level] === "function";
+  }
+
+  /** @internal HandlersHost: a callback failed. */
+  handlerError(what: string, err: unknown): void {
+    this.logError(what, err);
   }
 
   private logError(what: string, err: unknown): void {

@@ -418,8 +418,12 @@ export class WebSocket extends EventEmitter {
       else core.sendText(payload, fin, compress);
     }
     this.#sendingFragments = !fin;
-    conn.flushOutput();
-    if (cb !== undefined) afterWritten(conn.socket, cb);
+    if (cb === undefined) conn.flushOutput();
+    else {
+      // Written now, not on the next tick: the callback's marker must come after the message.
+      conn.uncorkNow();
+      afterWritten(conn.socket, cb);
+    }
   }
 
   /** A Blob is read first; sends made meanwhile wait behind it, in order (as in `ws`). */
@@ -489,8 +493,12 @@ export class WebSocket extends EventEmitter {
     if (bytes.length > 125) throw wsError("RangeError", "The data size must not be greater than 125 bytes");
     if (kind === "ping") conn.core.sendPing(bytes);
     else conn.core.sendPong(bytes);
-    conn.flushOutput();
-    if (cb !== undefined) afterWritten(conn.socket, cb);
+    if (cb === undefined) conn.flushOutput();
+    else {
+      // Written now, not on the next tick: the callback's marker must come after the message.
+      conn.uncorkNow();
+      afterWritten(conn.socket, cb);
+    }
   }
 
   // ------------------------------------------------------------ closing

@@ -5,7 +5,9 @@ import {
   MASK_WORD_THRESHOLD,
   mask,
   maskBytewise,
+  maskCopy,
   maskInto,
+  maskSlice,
   maskStrategy,
   randomMask,
   useWasmMasking,
@@ -159,6 +161,30 @@ for (const wasm of [true, false]) {
       );
     });
 
+    it("maskCopy and maskSlice equal maskInto / mask on the subarray, at any key phase, touching nothing else", () => {
+      useWasmMasking(wasm);
+      fc.assert(
+        fc.property(length, fc.nat(9), fc.nat(9), fc.nat(15), payloadOffset, key4, fc.integer(), (n, before, after, targetOffset, offset, key, seed) => {
+          const source = filled(before + n + after, seed);
+          const sourceBefore = source.slice();
+          const target = filled(targetOffset + n + 3, seed ^ 0x33);
+          const expected = target.slice();
+          expected.set(source.subarray(before, before + n), targetOffset);
+          maskBytewise(expected.subarray(targetOffset, targetOffset + n), key, offset);
+          maskCopy(source, before, before + n, key, offset, target, targetOffset);
+          expect(Buffer.compare(target, expected)).toBe(0);
+          expect(Buffer.compare(source, sourceBefore)).toBe(0);
+          // In place: only the range changes.
+          const inPlace = sourceBefore.slice();
+          const reference = sourceBefore.slice();
+          maskBytewise(reference.subarray(before, before + n), key, offset);
+          maskSlice(inPlace, before, before + n, key, offset);
+          expect(Buffer.compare(inPlace, reference)).toBe(0);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
     it("maskInto is right when source and target overlap in one buffer", () => {
       useWasmMasking(wasm);
       fc.assert(
@@ -175,6 +201,15 @@ for (const wasm of [true, false]) {
     });
   });
 }
+
+describe("maskCopy bounds", () => {
+  it("throws RangeError when the range is outside the source or does not fit the target, and writes nothing", () => {
+    const target = new Uint8Array(8);
+    expect(() => maskCopy(new Uint8Array(10), 2, 11, new Uint8Array(4), 0, new Uint8Array(20), 0)).toThrow(RangeError);
+    expect(() => maskCopy(new Uint8Array(10), 0, 9, new Uint8Array(4), 0, target, 0)).toThrow(RangeError);
+    expect(Array.from(target)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
 
 describe("maskInto bounds", () => {
   it("throws RangeError when the source does not fit, and writes nothing", () => {

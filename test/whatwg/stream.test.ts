@@ -135,6 +135,7 @@ describe("WebSocketStream failures", () => {
   it("messages received before a failure are read before the error (WebSocketStreamError, 1006)", async () => {
     const { url } = await server(async (ws) => {
       for (let i = 0; i < 5; i++) await ws.send(`m${i}`);
+      await new Promise((resolve) => setImmediate(resolve)); // the frames are written at the end of the turn: the raw bytes go after them
       ws.socket.write(Buffer.from([0x81, 2, 0xc3, 0x28]));
       await ws.closed;
     });

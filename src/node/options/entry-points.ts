@@ -415,12 +415,26 @@ export function validateServeForeverOptions(options: unknown): void {
   validateOptions("server.serveForever()", options, SERVE_FOREVER_OPTIONS);
 }
 
-/** Check that a connection handler is a function. */
+/** Check that a connection handler is a function, or callbacks `{ open?, message, close? }`. */
 export function validateHandler(where: string, handler: unknown): void {
-  if (typeof handler !== "function") {
-    throw argumentError(
-      "WS_ERR_INVALID_ARGUMENT",
-      `${where}: handler must be a function (connection) => ... called for each connection; got ${describeValue(handler)}`,
-    );
+  if (typeof handler === "function") return;
+  // An object that names none of the callbacks is a mistake of another kind (options passed first, say).
+  if (typeof handler === "object" && handler !== null && ["open", "message", "close"].some((k) => k in handler)) {
+    const h = handler as Record<string, unknown>;
+    for (const name of ["open", "message", "close"]) {
+      const f = h[name];
+      if (f === undefined && name !== "message") continue;
+      if (typeof f !== "function") {
+        throw argumentError(
+          "WS_ERR_INVALID_ARGUMENT",
+          `${where}: handler.${name} must be a function (${name === "message" ? "connection, data" : name === "close" ? "connection, code, reason" : "connection"}) => ...; got ${describeValue(f)}`,
+        );
+      }
+    }
+    return;
   }
+  throw argumentError(
+    "WS_ERR_INVALID_ARGUMENT",
+    `${where}: handler must be a function (connection) => ... called for each connection, or callbacks { open?, message, close? }; got ${describeValue(handler)}`,
+  );
 }
