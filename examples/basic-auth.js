@@ -8,7 +8,7 @@
  *   npx wavesock --header "Authorization: Basic $(printf alice:s3cret | base64)" ws://127.0.0.1:8773
  *   python3 -m websockets ws://alice:s3cret@127.0.0.1:8773/      # the URI's user:password
  *
- * Browsers cannot send this header on a WebSocket: see docs/auth.md (and
+ * Browsers cannot send this header on a WebSocket: see docs/authentication.md (and
  * examples/token-auth.js) for tokens.
  */
 import { basicAuth, serve } from "wavesock";

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Tokens, the way browsers can send them (docs/auth.md explains each):
+ * Tokens, the way browsers can send them (docs/authentication.md explains each):
  *
  *   /query           the token in the query string:  ws://…/query?token=…
  *                    (checked in processRequest: a bad token gets 401, no WebSocket)

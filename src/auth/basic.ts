@@ -22,7 +22,7 @@
  *
  * Browsers cannot set an `Authorization` header on a WebSocket; this is for
  * other clients (`connect(uri, { headers })`, curl, scripts), or behind a
- * page that was itself served with Basic auth. See `docs/auth.md` for
+ * page that was itself served with Basic auth. See `docs/authentication.md` for
  * tokens in the query string, a header, a cookie or the first message.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";

@@ -41,7 +41,7 @@ export const DECLARED: Readonly<Record<string, string>> = {
   log: "Pick<Console, \"info\" | \"warn\">",
   metrics: "{ increment(name: string): void }",
   envelope: `NonNullable<import("wavesock").TopicOptions["envelope"]>`,
-  // docs/auth.md, docs/routing.md, docs/servers.md, docs/observability.md
+  // docs/authentication.md, docs/routing.md, docs/servers.md, docs/observability.md
   server: `import("wavesock").Server`,
   userOf: "(token: string | null) => string | undefined",
   timeout: "(ms: number) => Promise<never>",
