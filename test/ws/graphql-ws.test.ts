@@ -13,9 +13,9 @@ import type * as GraphQL from "graphql";
 import { createClient, type Client, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type * as wsTypes from "ws";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as StandardWebSocket } from "../../src/index.js";
-import { IMPLS, PEER, cleanup, closed, listen, runCleanup } from "./impls.js";
+import { IMPLS, PEER, cleanup, closed, documented, listen, runCleanup } from "./impls.js";
 
 afterEach(runCleanup);
 
@@ -121,12 +121,14 @@ function schemaFor(probe: Probe, markTicksDone: () => void): GraphQL.GraphQLSche
 }
 
 /** The server implementations: a `WebSocketServer` class each. */
-const SERVERS = IMPLS.map((impl) => ({ name: impl.name, WebSocketServer: impl.WebSocketServer }));
+const SERVERS = IMPLS;
+
+const STANDARD = "wavesock WebSocket (standard)";
 
 /** The client implementations given to `createClient` as `webSocketImpl`. */
 const CLIENTS: { name: string; impl: unknown }[] = [
   ...IMPLS.map((impl) => ({ name: impl.name, impl: impl.WebSocket })),
-  { name: "wavesock WebSocket (standard)", impl: StandardWebSocket },
+  { name: STANDARD, impl: StandardWebSocket },
 ];
 
 const ROWS = SERVERS.flatMap((server) => CLIENTS.map((client) => ({ label: `${server.name} server × ${client.name} client`, server, client })));
@@ -301,6 +303,35 @@ describe.each(ROWS)("graphql-ws: $label", ({ server, client: clientRow }) => {
     expect(probe.params).toEqual([{ token: "wrong" }]);
   });
 
+  it("lazy: the last operation's end closes with 1000; terminate() closes with 4499; the server's onClose sees each code", async () => {
+    const { probe, url } = await startServer(server);
+    const lazy = client(clientRow.impl, url, OK);
+    expect(await run(lazy.c, { query: "subscription { count(to: 2) }" })).toEqual({ values: [1, 2].map((count) => ({ data: { count } })) });
+    await until(() => probe.serverCloses.length === 1);
+    expect(lazy.log.closeCodes).toEqual([1000]);
+    const t = client(clientRow.impl, url, OK);
+    const ended = new Promise<unknown>((resolve) => {
+      t.c.subscribe({ query: "subscription { ticks }" }, { next: () => t.c.terminate(), error: resolve, complete: () => resolve("completed") });
+    });
+    expect((await ended) as { code: number }).toMatchObject({ code: 4499, reason: "Terminated" });
+    await probe.ticksDone;
+    await until(() => probe.serverCloses.length === 2);
+    expect(probe.serverCloses).toEqual([1000, 4499]);
+  });
+
+  it("a refused upgrade (verifyClient: 401): the operation fails with the socket's error event, then closed 1006", async () => {
+    const { probe, url } = await startServer(server, { verifyClient: () => false });
+    const { c, log } = client(clientRow.impl, url, OK);
+    const result = await run(c, { query: "{ hello(name: \"x\") }" });
+    const event = result.error as { type: string; message: string };
+    expect(event.type).toBe("error");
+    // The standard client's message is its own (docs/standard-websocket.md); the ws API's is ws's.
+    if (clientRow.name !== STANDARD) expect(event.message).toBe("Unexpected server response: 401");
+    await until(() => log.closeCodes.length > 0);
+    expect(log.closeCodes).toEqual([1006]);
+    expect(probe.params).toEqual([]);
+  });
+
   it("compression (perMessageDeflate on the server): a 200 KB result arrives whole, and small ones too", async () => {
     const { url } = await startServer(server, { perMessageDeflate: true });
     const { c, log } = client(clientRow.impl, url, OK, { lazy: false });
@@ -422,6 +453,32 @@ describe.each(SERVERS)("graphql-ws: $name server, a bad message", (server) => {
     expect(code).toBe(4400);
     expect(reason.toString()).toBe("Invalid message received");
     expect(probe.params).toEqual([]);
+  });
+
+  it("a text message that is not UTF-8: 1007 (wavesock's core puts a reason on the wire), and onClose sees 1006", async () => {
+    const { probe, url } = await startServer(server);
+    // graphql-ws logs the server socket's 'error' with console.error.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    cleanup.push(() => logged.mockRestore());
+    const ws = new PEER.WebSocket(url, PROTOCOL);
+    ws.on("error", () => undefined);
+    cleanup.push(() => ws.terminate());
+    await new Promise((r) => ws.once("open", r));
+    const ack = new Promise<string>((r) => ws.once("message", (data) => r(String(data))));
+    ws.send(JSON.stringify({ type: "connection_init", payload: OK }));
+    expect(JSON.parse(await ack)).toEqual({ type: "connection_ack" });
+    const done = closed(ws);
+    // ws sends a Buffer as a text frame unchecked: the bytes reach the server as they are.
+    ws.send(Buffer.from([0x7b, 0xff, 0xfe]), { binary: false });
+    const [code, reason] = await done;
+    expect(code).toBe(1007);
+    expect(reason.toString()).toBe(documented(server, "failure-reason", { ws: "", wavesock: "invalid UTF-8 in a text message" }));
+    // The server socket's 'error' reached graphql-ws, whose close(1011) in
+    // its handler comes too late to change anything (the socket is closing).
+    await until(() => probe.serverCloses.length > 0);
+    expect(probe.serverCloses).toEqual([1006]);
+    expect(logged).toHaveBeenCalledTimes(1);
+    expect((logged.mock.calls[0]![1] as { code: string }).code).toBe("WS_ERR_INVALID_UTF8");
   });
 
   it("a text message that is not JSON, after the connection is acknowledged, closes with 4400", async () => {
