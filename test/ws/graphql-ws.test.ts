@@ -15,7 +15,7 @@ import { useServer } from "graphql-ws/use/ws";
 import type * as wsTypes from "ws";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as StandardWebSocket } from "../../src/index.js";
-import { IMPLS, PEER, cleanup, closed, documented, listen, runCleanup } from "./impls.js";
+import { IMPLS, PEER, cleanup, closed, documented, httpServer, listen, runCleanup } from "./impls.js";
 
 afterEach(runCleanup);
 
@@ -124,14 +124,22 @@ function schemaFor(probe: Probe, markTicksDone: () => void): GraphQL.GraphQLSche
 const SERVERS = IMPLS;
 
 const STANDARD = "wavesock WebSocket (standard)";
+const STANDARD_IMPL: unknown = StandardWebSocket;
 
 /** The client implementations given to `createClient` as `webSocketImpl`. */
 const CLIENTS: { name: string; impl: unknown }[] = [
   ...IMPLS.map((impl) => ({ name: impl.name, impl: impl.WebSocket })),
-  { name: STANDARD, impl: StandardWebSocket },
+  { name: STANDARD, impl: STANDARD_IMPL },
 ];
 
 const ROWS = SERVERS.flatMap((server) => CLIENTS.map((client) => ({ label: `${server.name} server × ${client.name} client`, server, client })));
+
+/** A `WebSocketServer` on the caller's HTTP server (`serverOptions.server`), closed after the test. */
+function attached(server: (typeof SERVERS)[number], serverOptions: Record<string, unknown>) {
+  const wss = new server.WebSocketServer(serverOptions);
+  cleanup.push(() => new Promise<void>((r) => wss.close(() => r())));
+  return { wss, url: "" };
+}
 
 /**
  * A graphql-ws server on a listening `server.WebSocketServer` (with
@@ -149,7 +157,7 @@ async function startServer(server: (typeof SERVERS)[number], serverOptions: Reco
     requests: [],
     pongs: 0,
   };
-  const { wss, url } = await listen(server.WebSocketServer, serverOptions);
+  const { wss, url } = serverOptions["server"] ? attached(server, serverOptions) : await listen(server.WebSocketServer, serverOptions);
   const disposable = useServer(
     {
       schema: schemaFor(probe, markTicksDone),
@@ -188,6 +196,8 @@ function client(impl: unknown, url: string, connectionParams: Record<string, unk
     connectionParams,
     retryAttempts: 0,
     lazy: extra.lazy ?? true,
+    // A non-lazy client's close is logged by default; the tests read `closed` instead.
+    onNonLazyError: () => undefined,
     on: {
       connected: (socket) => {
         log.protocols.push((socket as { protocol: string }).protocol);
@@ -343,10 +353,11 @@ describe.each(ROWS)("graphql-ws: $label", ({ server, client: clientRow }) => {
   });
 
   it("the server's keep-alive pings are answered: the connection stays open across several", async () => {
-    const { probe, url } = await startServer(server, {}, 25);
+    // Each ping must be answered within the interval: generous, for a loaded machine.
+    const { probe, url } = await startServer(server, {}, 400);
     const { c, log } = client(clientRow.impl, url, OK, { lazy: false });
     expect(await run(c, { query: "{ hello(name: \"before\") }" })).toEqual({ values: [{ data: { hello: "hello, before" } }] });
-    await until(() => probe.pongs >= 4);
+    await until(() => probe.pongs >= 3);
     expect(await run(c, { query: "{ hello(name: \"after\") }" })).toEqual({ values: [{ data: { hello: "hello, after" } }] });
     expect(log.closeCodes).toEqual([]);
     expect(probe.serverCloses).toEqual([]);
@@ -418,6 +429,23 @@ describe.each(SERVERS)("graphql-ws: $name server, keep-alive and requests", (ser
     const failed = new Promise<Error>((r) => other.once("error", r));
     cleanup.push(() => other.terminate());
     expect((await failed).message).toBe("Server sent no subprotocol");
+  });
+
+  it("on an HTTP server (`server` + `path`), as graphql-ws's docs set it up: dispose() leaves the HTTP server serving, and no longer upgrading", async () => {
+    const { server: http1, port } = await httpServer((_req, res) => res.end("plain http"));
+    const { probe, disposable } = await startServer(server, { server: http1, path: "/graphql" });
+    const url = `ws://127.0.0.1:${port}/graphql`;
+    const { c, log } = client(STANDARD_IMPL, url, OK, { lazy: false });
+    expect(await run(c, { query: "subscription { count(to: 3) }" })).toEqual({ values: [1, 2, 3].map((count) => ({ data: { count } })) });
+    await disposable.dispose();
+    expect(probe.serverCloses).toEqual([1001]);
+    await until(() => log.closeCodes.length > 0);
+    expect(log.closeCodes).toEqual([1001]);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("plain http");
+    const late = new PEER.WebSocket(url, PROTOCOL);
+    const failed = new Promise<Error>((r) => late.once("error", r));
+    cleanup.push(() => late.terminate());
+    expect((await failed).message).toMatch(/socket hang up|Unexpected server response/);
   });
 
   it("`path` and the upgrade request reach onConnect (ctx.extra.request)", async () => {
