@@ -62,6 +62,8 @@ import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError
 import { Inbox, RecvReader } from "./inbox.js";
 import { MessageStream, type StreamEnd } from "./message-stream.js";
 import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
+import { Listening, sendNow, whenWritten } from "./listening.js";
+import { startStream, streamCancelled, streamCut, streamPulled, streamed } from "./stream-feed.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 import { SocketIO } from "./socket-io.js";
@@ -70,10 +72,6 @@ import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Listen
 
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** What a `textAsBytes` listener gets a text message kept as a string as. */
-const TEXT_BYTES: RecvOptions = { text: "bytes", binary: "buffer" };
-/** A Buffer, not a Uint8Array: the socket would convert the latter on every write. */
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
@@ -112,23 +110,16 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   private readonly maxQueue: number | null;
   /** The socket's reading, writing and closing (./socket-io.ts). */
   private readonly io: SocketIO;
-  private readonly inbox = new Inbox();
-  /** The stream the core is streaming a message to (recvStreaming), if any. */
-  private streamReader: StreamEnd | null = null;
+  /** @internal Received messages and the readers in line (./inbox.ts). */
+  readonly inbox = new Inbox();
+  /** @internal The stream the core is streaming a message to (recvStreaming; ./stream-feed.ts), if any. */
+  streamReader: StreamEnd | null = null;
   /** Pings and keepalive (./keepalive.ts); without keepalive, made by the first `ping()`. */
   private heartbeat: Heartbeat | null = null;
-  /** The event-style receiver, when a facade took the messages (see `listen`). */
-  private listener: ConnectionListener | null = null;
-  /** The listener asked for no messages for now (its backpressure). */
-  private listenerPaused = false;
-  /** The listener's `closed` is due once the held messages are handed over. */
-  private listenerClosePending = false;
-  /** The listener takes text messages as their UTF-8 bytes (`listen({ textAsBytes })`). */
-  private listenerTextBytes = false;
-  /** The peer's close frame was reached (its event drained from the core). */
-  private peerCloseReached = false;
-  /** The listener's `closing` was called. */
-  private listenerClosingCalled = false;
+  /** The listener mode, when a facade took the messages (see `listen`; ./listening.ts). */
+  private listening: Listening | null = null;
+  /** @internal The peer's close frame was reached (its event drained from the core). */
+  peerCloseReached = false;
   private extensionDisposed = false;
   private sendLock: Promise<void> | null = null;
   // Created on first use: an idle connection nobody waits on keeps no promise.
@@ -234,7 +225,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     const p = this.core;
     // The core decodes no more messages than the queue has room for now
     // (the application may have emptied it since the last chunk).
-    if (this.maxQueue !== null || this.listener !== null) p.allowMessages(this.room());
+    if (this.maxQueue !== null || this.listening !== null) p.allowMessages(this.room());
     if (this.streamReader !== null) p.allowStreamBytes(this.streamReader.room);
     // §5.5.3: while what we wrote is not draining, answer only the latest ping.
     p.coalescePongs = this.io.bufferedAmount > 0;
@@ -260,20 +251,20 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
       while ((ev = p.nextEvent()) !== undefined) {
         progress = true;
         if (ev.type === "message") this.deliver(ev);
-        else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
+        else if (ev.type === "fragment") streamed(this, ev.data, ev.text, ev.fin);
         else if (ev.type === "pong") {
           publishPong(this, "in", ev.data);
           this.heartbeat?.onPong(ev.data);
-          this.listener?.pong?.(ev.data);
+          this.listening?.listener.pong?.(ev.data);
         } else if (ev.type === "ping") {
           publishPing(this, "in", ev.data);
-          this.listener?.ping?.(ev.data);
+          this.listening?.listener.ping?.(ev.data);
         }
         else if (ev.type === "close") this.reachPeerClose();
       }
       // (A violation waiting for its close frame is committed first: the stream's error then says 1009, 1007...)
-      if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) this.streamCut();
-      if (this.startStream()) continue;
+      if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) streamCut(this);
+      if (startStream(this)) continue;
       // What the core holds beyond the queue's (or the stream's) room is
       // decoded as room frees up (here when messages went to waiters
       // instead of the queue, or from recv()); until nothing more comes.
@@ -305,7 +296,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
 
   /** How many more messages the queue takes (messages for waiters don't queue). */
   private room(): number {
-    if (this.listener !== null) return this.listenerPaused ? 0 : Infinity;
+    if (this.listening !== null) return this.listening.paused ? 0 : Infinity;
     if (this.maxQueue === null) return Infinity;
     return this.maxQueue + this.inbox.waiting - this.inbox.queued;
   }
@@ -323,17 +314,10 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     this.io.setInputPaused(inputFull);
   }
 
-  /** One message to the listener: text decoded, or as its bytes with `listen({ textAsBytes })`. */
-  private toListener(l: ConnectionListener, message: Message): void {
-    const text = message.text === true || typeof message.data === "string";
-    const data = this.listenerTextBytes && typeof message.data !== "string" ? message.data : (convertMessage(message.data, text, this.listenerTextBytes ? TEXT_BYTES : undefined) as Data);
-    l.message(data, text);
-  }
-
   private deliver(message: Message): void {
     this.messagesIn++;
-    const l = this.listener;
-    if (l !== null && !this.listenerPaused && this.inbox.queued === 0) this.toListener(l, message);
+    const l = this.listening;
+    if (l !== null && !l.paused && this.inbox.queued === 0) l.toListener(message);
     else if (l === null && this.streamReader !== null) this.streamReader.take(message); // (not expected: the core streams the reserved message)
     else this.inbox.put(message);
   }
@@ -348,13 +332,12 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   listen(listener: ConnectionListener, options: ListenOptions = {}): void {
-    if (this.listener !== null) throw new InvalidState("this connection already has a listener");
+    if (this.listening !== null) throw new InvalidState("this connection already has a listener");
     if (this.inbox.waiting > 0 || this.streamReader !== null) throw new InvalidState("recv() or recvStreaming() is waiting on this connection");
-    this.listener = listener;
-    this.listenerTextBytes = options.textAsBytes === true;
+    const l = (this.listening = new Listening(this, this.inbox, listener, options.textAsBytes === true));
     // Closed already: `closed` comes after what was received.
-    if (this.finished) this.listenerClosePending = true;
-    this.handOver();
+    if (this.finished) l.closePending = true;
+    l.handOver();
   }
 
   /**
@@ -364,37 +347,13 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   pauseMessages(paused: boolean): void {
-    if (this.listener === null || this.listenerPaused === paused) return;
-    this.listenerPaused = paused;
-    if (!paused) this.handOver();
-  }
-
-  /** Give the listener what waits (queued, then held by the core), and its `closed` when due. */
-  private handOver(): void {
-    const l = this.listener!;
-    let message: Message | undefined;
-    while (!this.listenerPaused && (message = this.inbox.take()) !== undefined) this.toListener(l, message);
-    if (this.listenerPaused) return;
-    this.afterInput();
-    this.notifyClosing();
-    if (this.listenerClosePending && !this.listenerPaused && this.inbox.queued === 0 && !this.core.holding) {
-      this.listenerClosePending = false;
-      l.closed?.();
-    }
+    this.listening?.pause(paused);
   }
 
   /** The peer's close frame was drained from the core: the listener's `closing` is due, in order. */
   private reachPeerClose(): void {
     this.peerCloseReached = true;
-    this.notifyClosing();
-  }
-
-  /** Call the listener's `closing` once every message before the peer's close frame was handed over. */
-  private notifyClosing(): void {
-    const l = this.listener;
-    if (!this.peerCloseReached || this.listenerClosingCalled || l === null || this.listenerPaused || this.inbox.queued > 0) return;
-    this.listenerClosingCalled = true;
-    l.closing?.();
+    this.listening?.notifyClosing();
   }
 
   /**
@@ -405,9 +364,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   sendNow(message: string | Uint8Array): void {
-    if (typeof message === "string") this.core.sendText(message, true);
-    else this.core.sendBinary(message, true);
-    this.flushOutput();
+    sendNow(this, message);
   }
 
   /**
@@ -417,18 +374,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   whenWritten(written: (err: Error | null) => void): void {
-    // What the core queued goes to the socket first (it would go on the next tick), so the marker comes after it.
-    this.io.flushNow();
-    const s = this.socket;
-    if (s.destroyed || s.writableEnded) {
-      process.nextTick(written, this.closedError());
-      return;
-    }
-    // A zero-length write: writes complete in order, so its callback says
-    // what came before has been handed to the OS. Node calls back without an
-    // error for writes still under way when the socket is destroyed: a
-    // callback that finds the socket destroyed cannot vouch for the bytes.
-    s.write(EMPTY, (err?: Error | null) => written(err ?? (s.destroyed ? this.closedError() : null)));
+    whenWritten(this, written);
   }
 
   /**
@@ -447,7 +393,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   recv(): Promise<Data>;
   recv<const O extends RecvOptions>(options: O): Promise<Received<O>>;
   recv(options?: RecvOptions): Promise<unknown> {
-    if (this.listener !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
+    if (this.listening !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
     if (options !== undefined) {
       try {
         validateRecvOptions(options, "recv");
@@ -495,7 +441,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   recvStreaming(): MessageStream<Data>;
   recvStreaming<const O extends StreamOptions>(options: O): MessageStream<Received<O>>;
   recvStreaming(options?: StreamOptions): MessageStream<any> {
-    if (this.listener !== null) throw new InvalidState("this connection's messages go to a listener");
+    if (this.listening !== null) throw new InvalidState("this connection's messages go to a listener");
     if (options !== undefined) validateRecvOptions(options, "recvStreaming");
     const stream = new MessageStream<unknown>(this, options);
     if (stream.settled) return stream; // an aborted signal: nothing reserved
@@ -509,48 +455,14 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     return stream;
   }
 
-  /** A streamed piece from the core: to the stream it is for. */
-  private streamed(data: Uint8Array, text: boolean, fin: boolean): void {
-    const stream = this.streamReader;
-    if (stream === null) return;
-    if (fin) this.streamReader = null;
-    stream.piece(data, text, fin);
-  }
-
-  /** The first reader in line is a stream and nothing is queued: the core streams the next message to it. */
-  private startStream(): boolean {
-    const next = this.inbox.next;
-    if (this.streamReader !== null || next === undefined || !next.streams || this.inbox.queued !== 0) return false;
-    const stream = this.inbox.shift() as StreamEnd;
-    this.streamReader = stream;
-    this.core.allowStreamBytes(stream.room);
-    this.core.streamMessage(stream.maxSize === undefined ? this.core.maxSize : stream.maxSize);
-    return true;
-  }
-
-  /** The core will not finish the streamed message (the connection is ending): its stream fails. */
-  private streamCut(): void {
-    const stream = this.streamReader!;
-    this.streamReader = null;
-    stream.fail(this.closedError());
-  }
-
   /** @internal StreamOwner: the stream's reader took pieces. */
   streamPulled(stream: StreamEnd): void {
-    if (stream !== this.streamReader) return;
-    this.core.allowStreamBytes(stream.room);
-    this.afterInput();
+    streamPulled(this, stream);
   }
 
   /** @internal StreamOwner: the stream's reader gave up. */
   streamCancelled(stream: StreamEnd): void {
-    if (this.inbox.leave(stream)) return; // not started: the message goes to the next reader
-    if (stream !== this.streamReader) return;
-    // Nothing of it went out yet: it comes whole to the next reader.
-    // Otherwise the stream drops the rest (its room is unlimited).
-    if (this.core.cancelStreamMessage()) this.streamReader = null;
-    else this.core.allowStreamBytes(stream.room);
-    this.afterInput();
+    streamCancelled(this, stream);
   }
 
   /**
@@ -754,7 +666,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     let ev: ProtocolEvent | undefined;
     while ((ev = this.core.nextEvent()) !== undefined) {
       if (ev.type === "message") this.deliver(ev);
-      else if (ev.type === "fragment") this.streamed(ev.data, ev.text, ev.fin);
+      else if (ev.type === "fragment") streamed(this, ev.data, ev.text, ev.fin);
       else if (ev.type === "close") this.reachPeerClose();
     }
     this.io.finished = true;
@@ -764,7 +676,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     const closedError = () => (err ??= this.closedError());
     this.heartbeat?.stop(closedError);
     // A stream still streaming reads on what the core holds; readers behind it wait for it.
-    if (this.streamReader !== null && !this.core.streamingMessage) this.streamCut();
+    if (this.streamReader !== null && !this.core.streamingMessage) streamCut(this);
     if (this.streamReader === null && this.inbox.waiting > 0) this.inbox.rejectWaiters(closedError());
     if (this.io.drainWaiting > 0) this.io.rejectDrainWaiters(closedError());
     this.disposeExtension();
@@ -772,10 +684,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     this.resolveClosed?.();
     this.topicHub?.connectionClosed(this); // subscriptions end with the connection
     this.onClosed?.(this);
-    if (this.listener !== null) {
-      this.listenerClosePending = true;
-      if (!this.listenerPaused) this.handOver();
-    }
+    this.listening?.connectionClosed();
   }
 
   /** Release the extension's state once nothing is left to decode with it. */
