@@ -24,29 +24,16 @@ import { createClient } from "redis";
 import { redisPubSub, serve } from "wavesock";
 import { HISTORY, ROOM, chatRoom } from "../chat/room.js";
 import { redisSeats } from "./seats.js";
+import { positiveInteger, originsFromEnv } from "../chat/env.js";
 
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT || 8000);
 const url = /** @type {string} */ (process.env.REDIS_URL);
 const worker = Number(process.env.WORKER_INDEX || 1);
-const origins = (process.env.ORIGINS || "")
-  .split(",")
-  .map((s) => s.trim())
-  .filter(Boolean);
+const origins = originsFromEnv();
 const MAX_MEMBERS = positiveInteger("MAX_MEMBERS", 100);
 const MAX_CONNECTIONS = positiveInteger("MAX_CONNECTIONS", 1000);
 const SEAT_TTL_MS = positiveInteger("SEAT_TTL_MS", 30_000);
-
-/**
- * @param {string} name  an environment variable
- * @param {number} fallback  its value when unset
- */
-function positiveInteger(name, fallback) {
-  const raw = process.env[name];
-  const value = raw ? Number(raw) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 /** @param {string} line */
 const log = (line) => console.log(`worker ${worker}: ${line}`);

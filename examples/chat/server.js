@@ -29,26 +29,13 @@
 import { localPubSub, serve } from "wavesock";
 import { HISTORY, chatRoom } from "./room.js";
 import { localSeats } from "./seats.js";
+import { positiveInteger, originsFromEnv } from "./env.js";
 
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT || 8000);
-const origins = (process.env.ORIGINS || "")
-  .split(",")
-  .map((s) => s.trim())
-  .filter(Boolean);
+const origins = originsFromEnv();
 const MAX_MEMBERS = positiveInteger("MAX_MEMBERS", 100);
 const MAX_CONNECTIONS = positiveInteger("MAX_CONNECTIONS", 1000);
-
-/**
- * @param {string} name  an environment variable
- * @param {number} fallback  its value when unset
- */
-function positiveInteger(name, fallback) {
-  const raw = process.env[name];
-  const value = raw ? Number(raw) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
 
 const room = chatRoom({ pubsub: localPubSub({ history: HISTORY }), seats: localSeats(), maxMembers: MAX_MEMBERS, origins });
 const server = await serve(room.handler, { host, port, maxConnections: MAX_CONNECTIONS, ...room.options });
