@@ -9,6 +9,7 @@
  */
 import { serve, broadcast } from "wavesock";
 import { parseArgs, ready } from "./control.js";
+import { wavesockOptions } from "./wavesock-options.js";
 
 const args = parseArgs();
 
@@ -35,16 +36,6 @@ const room = {
   },
 };
 
-const server = await serve(args.mode === "echo" ? echo : room, {
-  host: args.host,
-  port: args.port,
-  compression:
-    args.compression === null ? null
-    : args.compression === "takeover" ? "deflate"
-    : { serverNoContextTakeover: true, clientNoContextTakeover: true },
-  pingInterval: null,
-  maxSize: 64 * 1024 * 1024,
-  logger: null,
-});
+const server = await serve(args.mode === "echo" ? echo : room, wavesockOptions(args));
 
 ready(server.port, { impl: "wavesock cb", mode: args.mode, compression: args.compression });

@@ -9,6 +9,7 @@
  */
 import { serve, broadcast } from "wavesock";
 import { parseArgs, ready } from "./control.js";
+import { wavesockOptions } from "./wavesock-options.js";
 
 const args = parseArgs();
 
@@ -34,17 +35,6 @@ async function room(ws) {
   }
 }
 
-const server = await serve(args.mode === "echo" ? echo : room, {
-  host: args.host,
-  port: args.port,
-  // "takeover" is our default; "no-takeover" is the closest to uWS's SHARED_COMPRESSOR.
-  compression:
-    args.compression === null ? null
-    : args.compression === "takeover" ? "deflate"
-    : { serverNoContextTakeover: true, clientNoContextTakeover: true },
-  pingInterval: null,
-  maxSize: 64 * 1024 * 1024,
-  logger: null,
-});
+const server = await serve(args.mode === "echo" ? echo : room, wavesockOptions(args));
 
 ready(server.port, { impl: "wavesock", mode: args.mode, compression: args.compression });
