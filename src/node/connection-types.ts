@@ -27,8 +27,9 @@ export type Sendable = string | BinaryData | Blob | Iterable<Fragment> | AsyncIt
 export interface ConnectionOptions {
   /**
    * Received messages decoded and queued for `recv()` at most (backpressure):
-   * beyond, input is kept undecoded, up to READ_AHEAD (128 KiB) bytes, then
-   * the socket stops being read. Default 16; null: unbounded.
+   * beyond, input is kept undecoded, up to READ_AHEAD (128 KiB) bytes (plus
+   * the one socket read that crossed it, at most 256 KiB), then the socket
+   * stops being read. Default 16; null: unbounded.
    */
   maxQueue?: number | null;
   /** `send` waits while more than this many bytes wait to be written. Default 64 KiB. */

@@ -75,7 +75,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Raw bytes a connection keeps reading ahead while its message queue is full
- * (it may overshoot by one socket read, at most 64 KiB): what lets a close
+ * (it may overshoot by one socket read: at most READ_BUFFER_SIZE, 256 KiB,
+ * when reading into the shared buffer, 64 KiB otherwise): what lets a close
  * frame behind unread messages be seen, and what bounds a slow reader's
  * memory beyond the queue itself.
  */
