@@ -12,7 +12,7 @@
  *
  * Application code never crashes the server: a `processRequest` /
  * `processResponse` that throws, or returns a response that cannot be sent
- * (see `handshake/response.ts`), gets the client a 500 and is logged through
+ * (see `./answers.ts`), gets the client a 500 and is logged through
  * `logger` — a bad response once per distinct mistake, so that a mistake on
  * every request does not flood the log. Only the handshake answers 101:
  * `processRequest` may not, and `processResponse` may edit the 101 but not
@@ -23,10 +23,9 @@ import type { IncomingMessage } from "node:http";
 import type * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
-import { ConnectionClosed, InvalidHandshake, InvalidState, isArgumentError } from "../errors.js";
+import { ConnectionClosed, InvalidHandshake, InvalidState } from "../errors.js";
 import { Protocol } from "../connection/protocol.js";
 import { requestFromNode, serializeResponse, type HttpRequest, type HttpResponse } from "../handshake/http.js";
-import { checkResponse, isResponseProblem } from "../handshake/response.js";
 import {
   acceptRequest,
   rejectResponse,
@@ -34,14 +33,15 @@ import {
   type ServerHandshakeOptions,
   type ServerHandshakeResult,
 } from "../handshake/server.js";
+import { HookAnswers, negotiatedHeaders } from "./answers.js";
 import { Connection } from "./connection.js";
 import { runHandlers, type ConnectionHandlers } from "./handlers.js";
 import { serverExtensions } from "./compression.js";
 import { TopicHub, type TopicStats } from "./topics.js";
 import { socketAnswered } from "./upgrades.js";
-import { ServerCounters, publishError, publishHandshake, publishOpen, watchingHandshakes, type ErrorSource, type ServerStats } from "./diagnostics.js";
+import { ServerCounters, publishError, publishHandshake, publishOpen, watchingHandshakes, type ServerStats } from "./diagnostics.js";
 import { logConnectionLine, logLine, resolveLogger, type Logger } from "./logging.js";
-import { PendingHandshake, type PendingConnection } from "./pending.js";
+import { PendingHandshake } from "./pending.js";
 import { closeOnSignals, type ServeForeverOptions } from "./serve-forever.js";
 import type { Handler, RequestRouting, ServerOptions } from "./server-options.js";
 
@@ -50,12 +50,6 @@ export type { Handler, ServerOptions, RequestRouting, ProcessRequestResult } fro
 export type { ConnectionHandlers } from "./handlers.js";
 
 const DEFAULT_SERVER_HEADER = "wavesock/0.1";
-
-/** Distinct bad responses logged per server; beyond, they are answered 500 silently (the log stays bounded). */
-const MAX_LOGGED_MISTAKES = 64;
-
-/** The headers of a 101 that the handshake negotiated: `processResponse` may not change them. */
-const HANDSHAKE_HEADERS = ["upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions"];
 
 /** Sent when even a 500 could not be serialised (it always can: belt and braces). */
 const INTERNAL_ERROR = serializeResponse(rejectResponse(500, "Internal Server Error\n"));
@@ -85,8 +79,9 @@ export class Server {
   readonly pendingSockets = new Set<net.Socket>();
   private closing: Promise<void> | null = null;
   private readonly ownsServer: boolean;
-  private readonly mistakes = new Set<string>();
   private readonly logger: Logger | null;
+  /** Checks on processRequest / processResponse answers (./answers.ts). */
+  private readonly answers: HookAnswers;
   private readonly counters = new ServerCounters();
   private closedPromise: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
@@ -99,6 +94,7 @@ export class Server {
     this.handler = handler;
     this.options = options;
     this.logger = resolveLogger(options.logger);
+    this.answers = new HookAnswers(this.logger);
     const serverHeader = options.serverHeader === undefined ? DEFAULT_SERVER_HEADER : options.serverHeader;
     this.handshakeOptions = {
       subprotocols: options.subprotocols ?? null,
@@ -266,12 +262,12 @@ export class Server {
     const pc = processRequest || processResponse || routing ? pending.connection() : undefined;
     let response: HttpResponse | null = null;
     let result: ServerHandshakeResult | null = null;
-    if (processRequest) response = await this.runProcessRequest(processRequest, pc!, request);
+    if (processRequest) response = await this.answers.processRequest(processRequest, pc!, request);
     if (response === null && path !== undefined && !pathMatches(request.path, path)) {
       response = rejectResponse(404, "Not Found\n");
     }
     // The router's own hook (404 for a path no route takes, a route's processRequest) after the option's.
-    if (response === null && routing !== undefined) response = await this.runProcessRequest(routing.processRequest.bind(routing), pc!, request);
+    if (response === null && routing !== undefined) response = await this.answers.processRequest(routing.processRequest.bind(routing), pc!, request);
     if (response === null) {
       try {
         result = acceptRequest(request, this.handshakeOptions);
@@ -280,17 +276,17 @@ export class Server {
         response =
           err instanceof InvalidHandshake
             ? responseForError(err)
-            : this.hookFailed("the handshake (origins, selectSubprotocol or an extension)", err, "handshake");
+            : this.answers.failed("the handshake (origins, selectSubprotocol or an extension)", err, "handshake");
       }
     }
     if (processResponse) {
-      const negotiated = result === null ? null : pick(response.headers, HANDSHAKE_HEADERS);
+      const negotiated = result === null ? null : negotiatedHeaders(response);
       try {
         const replaced: unknown = await processResponse(pc!, request, response);
         // Edited in place or replaced: checked either way.
-        response = this.checkAnswer("processResponse", replaced ?? response, negotiated);
+        response = this.answers.check("processResponse", replaced ?? response, negotiated);
       } catch (err) {
-        response = this.hookFailed("processResponse", err, "processResponse");
+        response = this.answers.failed("processResponse", err, "processResponse");
       }
     }
     if (result === null || response.status !== 101) {
@@ -325,67 +321,6 @@ export class Server {
     socket.resume();
     if (rest.length > 0) conn.receive(rest);
     this.runHandler(conn);
-  }
-
-  /**
-   * A response from `processRequest` / `processResponse`, checked and
-   * completed; a 500 (logged) when it cannot be sent. `negotiated` holds the
-   * 101's handshake headers when the handshake made one, null otherwise.
-   */
-  private checkAnswer(hook: string, value: unknown, negotiated: Record<string, string | undefined> | null): HttpResponse {
-    const checked = checkResponse(value);
-    if (isResponseProblem(checked)) return this.mistake(`${hook} returned a response that ${checked.problem}`, checked.detail);
-    const status = checked.status;
-    if (status === 101) {
-      if (negotiated === null) {
-        return this.mistake(
-          hook === "processRequest"
-            ? "processRequest returned a 101: only the WebSocket handshake answers 101 (return undefined to go on with it)"
-            : "processResponse turned a refusal into a 101: only the WebSocket handshake answers 101",
-          "",
-        );
-      }
-      for (const name of HANDSHAKE_HEADERS) {
-        if (checked.headers[name] !== negotiated[name]) {
-          return this.mistake(`processResponse changed the "${name}" header of the 101, which the handshake negotiated`, "");
-        }
-      }
-    } else if (status < 200) {
-      return this.mistake(`${hook} returned status ${status}: a 1xx is not a final response`, "");
-    }
-    return checked;
-  }
-
-  /** Run a `processRequest` (the option's or the router's): its checked answer, or null to go on. */
-  private async runProcessRequest(
-    hook: (connection: PendingConnection, request: HttpRequest) => unknown,
-    pc: PendingConnection,
-    request: HttpRequest,
-  ): Promise<HttpResponse | null> {
-    try {
-      const early: unknown = await hook(pc, request);
-      return early === undefined || early === null ? null : this.checkAnswer("processRequest", early, null);
-    } catch (err) {
-      return this.hookFailed("processRequest", err, "processRequest");
-    }
-  }
-
-  /** `processRequest` / `processResponse` / a handshake callback threw: 500, logged. */
-  private hookFailed(hook: string, err: unknown, source: ErrorSource): HttpResponse {
-    publishError(null, source, err);
-    // respond(99) and the like: a mistake in the code, the same on every request.
-    if (isArgumentError(err)) return this.mistake(`${hook} failed: ${err.message}`, "");
-    this.logError(`${hook} failed`, err);
-    return rejectResponse(500, "Internal Server Error\n");
-  }
-
-  /** Log a programming error once per distinct `message` (bounded), and answer 500. */
-  private mistake(message: string, detail: string): HttpResponse {
-    if (!this.mistakes.has(message) && this.mistakes.size < MAX_LOGGED_MISTAKES) {
-      this.mistakes.add(message);
-      logLine(this.logger, "error", `${message}${detail ? ` (${detail})` : ""}; answered 500 Internal Server Error instead (logged once)`);
-    }
-    return rejectResponse(500, "Internal Server Error\n");
   }
 
   /** Answer with a response that is not a 101 and close: `Connection: close` always (we do close). */
@@ -633,10 +568,4 @@ function pathOf(request: HttpRequest | null): string | undefined {
 function pathMatches(target: string, path: string): boolean {
   const q = target.indexOf("?");
   return (q === -1 ? target : target.slice(0, q)) === path;
-}
-
-function pick(headers: Record<string, string>, names: readonly string[]): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const name of names) out[name] = headers[name];
-  return out;
 }
