@@ -1,9 +1,10 @@
 /**
  * What identifies a connection and travels with it, apart from the
  * protocol: its id, its addresses, the application's `data`, its logger
- * (with the connection's context), and the message counts `server.stats()`
- * sums. {@link Connection} extends it; it lives apart so that the I/O loop
- * in `connection.ts` stays about I/O.
+ * (with the connection's context), the message counts `server.stats()`
+ * sums, and — on a server's connections — its topic subscriptions (the
+ * logic is in ./topics.ts). {@link Connection} extends it; it lives apart so
+ * that the I/O loop in `connection.ts` stays about I/O.
  *
  * The id, `data` and the logger are made on first use: an idle connection
  * nobody asks about holds none of them. The counts are two integers bumped
@@ -12,7 +13,9 @@
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { HttpRequest } from "../handshake/http.js";
+import type { Connection, Data } from "./connection.js";
 import { DEFAULT_LOGGER, connectionLogger, logContext, type ConnectionLogger, type Logger } from "./logging.js";
+import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
 
 /**
  * Application state of one connection (`connection.data`), set where it is
@@ -92,4 +95,54 @@ export abstract class ConnectionContext {
   get logger(): ConnectionLogger {
     return (this.loggerValue ??= connectionLogger(this.loggerBase, logContext(this)));
   }
+
+  // ------------------------------------------------------------------ topics
+  // Server connections only; the logic lives in ./topics.ts.
+
+  /** @internal The server's topics (set by the server; null on client connections). */
+  topicHub: TopicHub | null = null;
+
+  /** Subscribe to `topic`: `server.publish(topic, ...)` reaches this connection. False if already subscribed. */
+  subscribe(topic: string): boolean {
+    return hubOf(this).subscribe(self(this), topic);
+  }
+
+  /** Stop receiving `topic`. False if not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return hubOf(this).unsubscribe(self(this), topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return hubOf(this).isSubscribed(self(this), topic);
+  }
+
+  /** The topics this connection is subscribed to (a copy). */
+  get topics(): string[] {
+    return this.topicHub === null ? [] : this.topicHub.topicsOf(self(this));
+  }
+
+  /** Publish to every subscriber of `topic`, on every server instance, except this connection. */
+  publish(topic: string, message: Data | ArrayBuffer, options?: { compress?: boolean }): void {
+    hubOf(this).publish(topic, message, options, self(this));
+  }
+
+  /**
+   * Subscribe to `topic` (if not yet) and first receive what was published
+   * after `lastId` (an id the `topics.envelope` put in a message this client
+   * saw; null: the whole history kept), then the live messages — each once,
+   * in order. Needs a backplane with history.
+   */
+  resume(topic: string, lastId: string | null): Promise<ResumeResult> {
+    try {
+      return hubOf(this).resume(self(this), topic, lastId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+/** A context as the connection it is (only {@link Connection} extends it): what the topic hub keeps. */
+function self(context: ConnectionContext): Connection {
+  return context as unknown as Connection;
 }

@@ -5,41 +5,12 @@
  *
  * The adapter loop is the sans-IO one: feed `receiveData(chunk)`, write
  * `dataToSend()`, drain `nextEvent()`, and end the socket when the core says
- * `closeTransport`. Everything that waits lives here: received-message queue
- * and its backpressure (`maxQueue`), write water marks, keepalive pings, the
- * close timeout.
+ * `closeTransport`. Everything that waits hangs off it: the received-message
+ * queue (./inbox.ts), write water marks and the close timeout
+ * (./socket-io.ts), keepalive pings (./keepalive.ts).
  *
- * Backpressure and closing — the rule:
- * - Reading. At most `maxQueue` received messages wait for `recv()`; past
- *   that the core stops decoding (no reassembly, no inflation) and keeps the
- *   raw bytes, and the socket is still read until {@link READ_AHEAD} bytes
- *   are held that way; only then does it stop being read (TCP holds the peer
- *   back). Decoding resumes, in order, as `recv()` empties the queue to a
- *   quarter of `maxQueue`.
- * - A write buffer over `writeHighWaterMark`, whatever filled it (our sends,
- *   pongs to a ping flood), also stops reading, until it drains to
- *   `writeLowWaterMark`. While the write buffer is not draining, only the
- *   latest of the pings received is answered (RFC 6455 §5.5.3).
- * - A peer that leaves is noticed while messages wait: its close frame
- *   within the read-ahead bytes is found and answered at once, and EOF
- *   closes the connection at once. So are its pongs (keepalive holds while
- *   the application is slow to read).
- * - Once either side has sent its close frame, the socket is never paused
- *   for input: the close completes in about one round trip whatever is
- *   queued. Data frames that arrive then are still delivered while they fit
- *   (the queue, then READ_AHEAD bytes held); beyond that they are discarded
- *   undecoded (counted in `core.skippedFrames`, never delivered).
- * - Every message received before the close stays readable: `recv()` and
- *   `for await` return them in order, then raise `ConnectionClosed`. A
- *   message still incomplete when the connection closes is lost.
- * - When the server handler has returned nobody reads: the queue and the
- *   held bytes are dropped.
- * - Streaming (`recvStreaming`): the core streams the reserved message to
- *   its `MessageStream`, which takes at most STREAM_READ_AHEAD bytes ahead
- *   of its reader; past that the core holds input raw as above (even in the
- *   middle of a frame), so a reader that does not pull stops the socket.
- * - The close timer (a close in progress) keeps the event loop alive;
- *   keepalive timers of idle connections do not.
+ * What happens when input reaches the core — backpressure, and the rule
+ * for closing with messages unread — is the input loop (./input-loop.ts).
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
@@ -52,10 +23,9 @@ import {
   connectionClosed,
   type CloseInfo,
 } from "../errors.js";
-import type { Protocol, ProtocolEvent } from "../connection/protocol.js";
+import type { Protocol } from "../connection/protocol.js";
 import type { HttpRequest, HttpResponse } from "../handshake/http.js";
-import { hubOf, type ResumeResult, type TopicHub } from "./topics.js";
-import { publishClose, publishOpen, publishPing, publishPong } from "./diagnostics.js";
+import { publishClose, publishOpen, publishPong } from "./diagnostics.js";
 import { ConnectionContext } from "./connection-context.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
@@ -63,7 +33,8 @@ import { Inbox, RecvReader } from "./inbox.js";
 import { MessageStream, type StreamEnd } from "./message-stream.js";
 import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Listening, sendNow, whenWritten } from "./listening.js";
-import { startStream, streamCancelled, streamCut, streamPulled, streamed } from "./stream-feed.js";
+import { streamCancelled, streamCut, streamPulled } from "./stream-feed.js";
+import { afterInput, drainEvents, receive } from "./input-loop.js";
 import { Heartbeat } from "./keepalive.js";
 import { sendBlob, sendFragments } from "./send.js";
 import { SocketIO } from "./socket-io.js";
@@ -73,14 +44,6 @@ import type { ConnectionListener, ConnectionOptions, Data, HandshakeInfo, Listen
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/**
- * Raw bytes a connection keeps reading ahead while its message queue is full
- * (it may overshoot by one socket read: at most READ_BUFFER_SIZE, 256 KiB,
- * when reading into the shared buffer, 64 KiB otherwise): what lets a close
- * frame behind unread messages be seen, and what bounds a slow reader's
- * memory beyond the queue itself.
- */
-export const READ_AHEAD = 128 * 1024;
 
 /**
  * An open WebSocket connection. Obtained from `connect()` or passed to a
@@ -108,17 +71,18 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   /** @internal Called once the connection is closed (the server's bookkeeping). */
   onClosed: ((conn: Connection) => void) | null = null;
 
-  private readonly maxQueue: number | null;
-  /** The socket's reading, writing and closing (./socket-io.ts). */
-  private readonly io: SocketIO;
+  /** @internal Messages the queue holds at most (null: unbounded). */
+  readonly maxQueue: number | null;
+  /** @internal The socket's reading, writing and closing (./socket-io.ts). */
+  readonly io: SocketIO;
   /** @internal Received messages and the readers in line (./inbox.ts). */
   readonly inbox = new Inbox();
   /** @internal The stream the core is streaming a message to (recvStreaming; ./stream-feed.ts), if any. */
   streamReader: StreamEnd | null = null;
-  /** Pings and keepalive (./keepalive.ts); without keepalive, made by the first `ping()`. */
-  private heartbeat: Heartbeat | null = null;
-  /** The listener mode, when a facade took the messages (see `listen`; ./listening.ts). */
-  private listening: Listening | null = null;
+  /** @internal Pings and keepalive (./keepalive.ts); without keepalive, made by the first `ping()`. */
+  heartbeat: Heartbeat | null = null;
+  /** @internal The listener mode, when a facade took the messages (see `listen`; ./listening.ts). */
+  listening: Listening | null = null;
   /** @internal The peer's close frame was reached (its event drained from the core). */
   peerCloseReached = false;
   private extensionDisposed = false;
@@ -153,8 +117,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     return this.heartbeat?.latency ?? 0;
   }
 
-  /** True once the socket is closed. */
-  private get finished(): boolean {
+  /** @internal True once the socket is closed. */
+  get finished(): boolean {
     return this.io.finished;
   }
 
@@ -223,104 +187,21 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    * @internal
    */
   receive(chunk: Uint8Array, borrowed = false): void {
-    const p = this.core;
-    // The core decodes no more messages than the queue has room for now
-    // (the application may have emptied it since the last chunk).
-    if (this.maxQueue !== null || this.listening !== null) p.allowMessages(this.room());
-    if (this.streamReader !== null) p.allowStreamBytes(this.streamReader.room);
-    // §5.5.3: while what we wrote is not draining, answer only the latest ping.
-    p.coalescePongs = this.io.bufferedAmount > 0;
-    p.receiveData(chunk, borrowed);
-    this.afterInput();
+    receive(this, chunk, borrowed);
   }
 
   /** @internal SocketHost: the peer ended its side. */
   receiveEof(): void {
     this.core.receiveEof();
-    this.afterInput();
+    afterInput(this);
   }
 
   /**
-   * One turn of the adapter loop, after any input to the core.
+   * One turn of the adapter loop, after any input to the core (./input-loop.ts).
    * @internal
    */
   afterInput(): void {
-    const p = this.core;
-    for (let allowed = false; ; ) {
-      let progress = false;
-      let ev: ProtocolEvent | undefined;
-      while ((ev = p.nextEvent()) !== undefined) {
-        progress = true;
-        if (ev.type === "message") this.deliver(ev);
-        else if (ev.type === "fragment") streamed(this, ev.data, ev.text, ev.fin);
-        else if (ev.type === "pong") {
-          publishPong(this, "in", ev.data);
-          this.heartbeat?.onPong(ev.data);
-          this.listening?.listener.pong?.(ev.data);
-        } else if (ev.type === "ping") {
-          publishPing(this, "in", ev.data);
-          this.listening?.listener.ping?.(ev.data);
-        }
-        else if (ev.type === "close") this.reachPeerClose();
-      }
-      // (A violation waiting for its close frame is committed first: the stream's error then says 1009, 1007...)
-      if (this.streamReader !== null && !p.streamingMessage && !p.failurePending) streamCut(this);
-      if (startStream(this)) continue;
-      // What the core holds beyond the queue's (or the stream's) room is
-      // decoded as room frees up (here when messages went to waiters
-      // instead of the queue, or from recv()); until nothing more comes.
-      if ((allowed && !progress) || !p.holding) break;
-      const room = this.room();
-      const streamRoom = this.streamReader?.room ?? 0;
-      if (room <= 0 && streamRoom <= 0) break;
-      p.coalescePongs = this.io.bufferedAmount > 0;
-      if (room > 0) p.allowMessages(room);
-      if (streamRoom > 0) p.allowStreamBytes(streamRoom);
-      allowed = true;
-    }
-    // Closed, nothing held, no stream: whoever still waits waits in vain.
-    if (this.finished && this.inbox.waiting > 0 && this.streamReader === null && !p.holding) this.inbox.rejectWaiters(this.closedError());
-    if (p.hasDataToSend) this.flushOutput();
-    this.updateReading();
-    if (p.failurePending) {
-      // Let the application answer the messages that came with the
-      // violation (its microtasks run first), then fail the connection.
-      setImmediate(() => {
-        p.commitFailure();
-        this.afterInput();
-      });
-    }
-    if (p.closeTransport) this.io.endTransport();
-    else if (p.closeExpected) this.io.startCloseTimer();
-    if (this.finished) this.disposeExtension();
-  }
-
-  /** How many more messages the queue takes (messages for waiters don't queue). */
-  private room(): number {
-    if (this.listening !== null) return this.listening.paused ? 0 : Infinity;
-    if (this.maxQueue === null) return Infinity;
-    return this.maxQueue + this.inbox.waiting - this.inbox.queued;
-  }
-
-  /** Read the socket unless input is held past the read-ahead bound or the write buffer is over its high mark. */
-  private updateReading(): void {
-    const p = this.core;
-    let inputFull = p.holding && p.backlogBytes > READ_AHEAD;
-    if (inputFull && p.state !== "open") {
-      // A close is under way: reading is what completes it, so it never
-      // stops; held input takes no more, later data frames are discarded.
-      p.freezeBacklog();
-      inputFull = false;
-    }
-    this.io.setInputPaused(inputFull);
-  }
-
-  private deliver(message: Message): void {
-    this.messagesIn++;
-    const l = this.listening;
-    if (l !== null && !l.paused && this.inbox.queued === 0) l.toListener(message);
-    else if (l === null && this.streamReader !== null) this.streamReader.take(message); // (not expected: the core streams the reserved message)
-    else this.inbox.put(message);
+    afterInput(this);
   }
 
   /**
@@ -349,12 +230,6 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
    */
   pauseMessages(paused: boolean): void {
     this.listening?.pause(paused);
-  }
-
-  /** The peer's close frame was drained from the core: the listener's `closing` is due, in order. */
-  private reachPeerClose(): void {
-    this.peerCloseReached = true;
-    this.listening?.notifyClosing();
   }
 
   /**
@@ -664,12 +539,7 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     if (!this.core.eofReceived) this.core.receiveEof();
     // Deliver anything still in the core's queue before closing the books
     // (what the core still holds is decoded as recv() asks for it).
-    let ev: ProtocolEvent | undefined;
-    while ((ev = this.core.nextEvent()) !== undefined) {
-      if (ev.type === "message") this.deliver(ev);
-      else if (ev.type === "fragment") streamed(this, ev.data, ev.text, ev.fin);
-      else if (ev.type === "close") this.reachPeerClose();
-    }
+    drainEvents(this);
     this.io.finished = true;
     this.io.clearPauses();
     // Errors are built only when somebody waits: an error captures a stack trace.
@@ -688,8 +558,8 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     this.listening?.connectionClosed();
   }
 
-  /** Release the extension's state once nothing is left to decode with it. */
-  private disposeExtension(): void {
+  /** @internal Release the extension's state once nothing is left to decode with it. */
+  disposeExtension(): void {
     if (this.extensionDisposed || this.core.holding) return;
     this.extensionDisposed = true;
     this.core.extension?.dispose?.();
@@ -700,50 +570,6 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     return { rcvd: this.core.closeRcvd, sent: this.core.closeSent };
   }
 
-  // ------------------------------------------------------------------ topics
-  // Server connections only; the logic lives in ./topics.ts.
-
-  /** @internal The server's topics (set by the server; null on client connections). */
-  topicHub: TopicHub | null = null;
-
-  /** Subscribe to `topic`: `server.publish(topic, ...)` reaches this connection. False if already subscribed. */
-  subscribe(topic: string): boolean {
-    return hubOf(this).subscribe(this, topic);
-  }
-
-  /** Stop receiving `topic`. False if not subscribed. */
-  unsubscribe(topic: string): boolean {
-    return hubOf(this).unsubscribe(this, topic);
-  }
-
-  /** Whether this connection is subscribed to `topic`. */
-  isSubscribed(topic: string): boolean {
-    return hubOf(this).isSubscribed(this, topic);
-  }
-
-  /** The topics this connection is subscribed to (a copy). */
-  get topics(): string[] {
-    return this.topicHub === null ? [] : this.topicHub.topicsOf(this);
-  }
-
-  /** Publish to every subscriber of `topic`, on every server instance, except this connection. */
-  publish(topic: string, message: Data | ArrayBuffer, options?: { compress?: boolean }): void {
-    hubOf(this).publish(topic, message, options, this);
-  }
-
-  /**
-   * Subscribe to `topic` (if not yet) and first receive what was published
-   * after `lastId` (an id the `topics.envelope` put in a message this client
-   * saw; null: the whole history kept), then the live messages — each once,
-   * in order. Needs a backplane with history.
-   */
-  resume(topic: string, lastId: string | null): Promise<ResumeResult> {
-    try {
-      return hubOf(this).resume(this, topic, lastId);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
 }
 
 

@@ -19,7 +19,7 @@ import {
   type ServerOptions,
   type ConnectOptions,
 } from "../../src/index.js";
-import { READ_AHEAD } from "../../src/node/connection.js";
+import { READ_AHEAD } from "../../src/node/input-loop.js";
 import { READ_BUFFER_SIZE } from "../../src/node/read-buffer.js";
 import { RawPeer, clientFrame, sleep, until } from "./helpers.js";
 
