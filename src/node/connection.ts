@@ -17,7 +17,6 @@ import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import {
   ConnectionClosed,
-  ConnectionClosedOK,
   InvalidState,
   closeCodeOf,
   connectionClosed,
@@ -29,7 +28,7 @@ import { publishClose, publishOpen, publishPong } from "./diagnostics.js";
 import { ConnectionContext } from "./connection-context.js";
 import { validateSendOptions } from "./options/entry-points.js";
 import { checkCloseArguments, controlPayload, isBlob, isFragments, sendTypeError, toBytes } from "./payload.js";
-import { Inbox, RecvReader } from "./inbox.js";
+import { DONE, Inbox, IterReader, RecvReader, iterEnd, iterResult } from "./inbox.js";
 import { MessageStream, type StreamEnd } from "./message-stream.js";
 import { convertMessage, validateRecvOptions, type Message, type Received, type RecvOptions, type StreamOptions } from "./recv-options.js";
 import { Listening, sendNow, whenWritten } from "./listening.js";
@@ -355,14 +354,30 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
   /**
    * Messages until the connection closes: ends on a normal close, throws
    * `ConnectionClosedError` otherwise. (A plain iterator object rather than
-   * an async generator: one promise per message and no suspended generator
-   * per idle connection.)
+   * an async generator: no suspended generator per idle connection; and
+   * each step is one promise that resolves with the iterator result, not
+   * `recv().then(...)`: a promise and a microtask fewer per message.)
    */
   [Symbol.asyncIterator](): AsyncIterator<Data> {
     return {
-      next: () => this.recv().then(iterResult, iterEnd),
+      next: () => this.nextResult(),
       return: () => Promise.resolve(DONE),
     };
+  }
+
+  /** `recv()` as an iterator step: the next message, or done after a normal close. */
+  private nextResult(): Promise<IteratorResult<Data>> {
+    if (this.listening !== null) return Promise.reject(new InvalidState("this connection's messages go to a listener"));
+    const message = this.takeQueued();
+    if (message !== undefined) {
+      try {
+        return Promise.resolve(iterResult(convertMessage(message.data, message.text === true, undefined) as Data));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.finished && this.streamReader === null && !this.core.holding) return iterEnd(this.closedError());
+    return new Promise((resolve, reject) => this.inbox.wait(new IterReader(resolve, reject)));
   }
 
   // ----------------------------------------------------------------- writing
@@ -570,16 +585,4 @@ export class Connection extends ConnectionContext implements AsyncIterable<Data>
     return { rcvd: this.core.closeRcvd, sent: this.core.closeSent };
   }
 
-}
-
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
-function iterResult(value: Data): IteratorYieldResult<Data> {
-  return { done: false, value };
-}
-
-function iterEnd(err: unknown): IteratorReturnResult<undefined> {
-  if (err instanceof ConnectionClosedOK) return DONE;
-  throw err;
 }

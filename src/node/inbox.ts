@@ -5,8 +5,12 @@
  * order they were made. At most one of the two lists is non-empty. How many
  * messages may wait (`maxQueue`) is the connection's business: it asks
  * `room`. A reader that gives up (an aborted `recv`) leaves the line and
- * takes nothing: the next message goes to the next reader, or waits.
+ * takes nothing: the next message goes to the next reader, or waits. The
+ * readers: {@link RecvReader} (`recv()`), {@link IterReader} (`for await`);
+ * streams are in ./message-stream.ts.
  */
+import { ConnectionClosedOK } from "../errors.js";
+import type { Data } from "./connection-types.js";
 import { convertMessage, type Message, type RecvOptions } from "./recv-options.js";
 
 /** One who waits for a message. */
@@ -136,6 +140,48 @@ export class RecvReader implements Reader {
 
   private detach(): void {
     if (this.onAbort !== null) this.options!.signal!.removeEventListener("abort", this.onAbort);
+  }
+}
+
+/** The iterator result after the last message. @internal */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** An iterator result for a message. @internal */
+export function iterResult(value: Data): IteratorYieldResult<Data> {
+  return { done: false, value };
+}
+
+/** The iterator's end: done after a normal close, the error otherwise. @internal */
+export function iterEnd(err: unknown): Promise<IteratorResult<Data>> {
+  return err instanceof ConnectionClosedOK ? Promise.resolve(DONE) : Promise.reject(err);
+}
+
+/**
+ * A waiting step of `for await (const message of connection)`: resolved
+ * with the iterator result itself (done after a normal close), so that a
+ * step is one promise.
+ */
+export class IterReader implements Reader {
+  readonly streams = false;
+  constructor(
+    private readonly resolve: (result: IteratorResult<Data>) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  take(message: Message): void {
+    let value: Data;
+    try {
+      value = convertMessage(message.data, message.text === true, undefined) as Data;
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve(iterResult(value));
+  }
+
+  fail(err: unknown): void {
+    if (err instanceof ConnectionClosedOK) this.resolve(DONE);
+    else this.reject(err);
   }
 }
 
