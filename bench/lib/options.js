@@ -35,7 +35,8 @@ export const opts = {
   idleConns: Number(value("--idle-conns", quick ? "1000" : "5000")),
   pin: !flag("--no-pin"),
   /** Implementations whose server (or client, on client-* rows) runs under --cpu-prof (Node ones only). */
-  cpuProf: flag("--cpu-prof") ? ["wavesock"] : (value("--cpu-prof", "") ?? "").split(",").filter(Boolean),
+  // `--cpu-prof` alone: wavesock; `--cpu-prof "wavesock cb,ws"` (or `--cpu-prof=...`): those.
+  cpuProf: (value("--cpu-prof", flag("--cpu-prof") ? "wavesock" : "") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
   only: (value("--only", undefined) ?? null)?.split(",").map((s) => s.trim()).filter(Boolean) ?? null,
   /** Run only these implementations (by name; for quick comparisons while developing: ratios need their columns). */
   impls: (value("--impls", undefined) ?? null)?.split(",").map((s) => s.trim()).filter(Boolean) ?? null,
