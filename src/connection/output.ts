@@ -14,6 +14,19 @@
  * segment. A full slab is left to the garbage collector and a fresh one
  * taken.
  *
+ * Reuse. A slab that nobody holds any more is rewound and written again
+ * from its start, so that a busy server keeps writing into the same few
+ * KiB, warm in the CPU's caches, instead of streaming through fresh memory.
+ * Only the adapter knows when nothing holds the bytes it took: it says so
+ * with {@link OutputQueue.release} (`Protocol.outputReleased()`) once the
+ * socket wrote them and keeps no view. Each queue with bytes in the current
+ * slab — queued, or taken and not released — counts as one reference; the
+ * slab is rewound when the count drops to zero. A caller that never
+ * releases (a sans-IO user keeping the buffers) keeps its reference: that
+ * slab is not reused, only left behind when full, as without reuse. A
+ * reference to a slab that is no longer the current one is simply dropped:
+ * that slab is never rewound.
+ *
  * Large payloads are never copied: their header goes in the arena and the
  * payload itself follows in the list (header and payload kept apart, the
  * adapter writes them with one `writev`). Masked frames (the client role)
@@ -27,9 +40,19 @@ import { MERGE_THRESHOLD, frameHeaderSize, writeFrameHeader } from "../frame/ser
 /** Bytes per slab of the shared arena. */
 export const SLAB_SIZE = 32 * 1024;
 
-// The shared arena: the current slab and how much of it is handed out.
-let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabUsed = 0;
+/** A slab of the shared arena: its bytes, how much of it is handed out, and the queues that hold some of it. */
+interface Slab {
+  readonly buf: Buffer;
+  used: number;
+  refs: number;
+}
+
+function newSlab(size: number): Slab {
+  return { buf: Buffer.allocUnsafeSlow(size), used: 0, refs: 0 };
+}
+
+// The shared arena: the slab frames are written into now.
+let current: Slab = newSlab(SLAB_SIZE);
 
 /** The list of an empty queue, shared (nothing per idle connection); never pushed to, and what `take` returns when empty. */
 const NOTHING = Object.freeze([]) as unknown as Uint8Array[];
@@ -44,6 +67,8 @@ export class OutputQueue {
   private segEnd = 0;
   /** Bytes queued (the list and the open segment). */
   private bytes = 0;
+  /** The slab this queue holds a reference to (bytes in it queued, or taken and not released). */
+  private ref: Slab | null = null;
 
   /** Bytes queued and not taken yet. */
   get size(): number {
@@ -65,6 +90,7 @@ export class OutputQueue {
     const headerSize = frameHeaderSize(length, key !== null);
     if (length <= MERGE_THRESHOLD) {
       const at = this.reserve(headerSize + length);
+      const slab = current.buf;
       const start = writeFrameHeader(slab, at, fin, rsv, opcode, length, key);
       if (length === 0) return;
       if (key !== null) maskInto(payload, key, slab, start);
@@ -74,7 +100,7 @@ export class OutputQueue {
     }
     if (key === null) {
       const at = this.reserve(headerSize);
-      writeFrameHeader(slab, at, fin, rsv, opcode, length, null);
+      writeFrameHeader(current.buf, at, fin, rsv, opcode, length, null);
       this.push(payload);
       return;
     }
@@ -100,7 +126,20 @@ export class OutputQueue {
     return list;
   }
 
-  /** Drop what is queued. */
+  /**
+   * The adapter wrote everything {@link take} returned, and nothing holds
+   * those buffers any more (the socket wrote them at once and keeps no
+   * view): this queue's bytes in the arena may be written over. Only right
+   * after `take()`, with nothing queued since (else it does nothing).
+   */
+  release(): void {
+    const s = this.ref;
+    if (s === null || this.bytes !== 0 || this.segSlab !== null) return;
+    this.ref = null;
+    if (--s.refs === 0 && s === current) s.used = 0;
+  }
+
+  /** Drop what is queued. (What was taken may still be being written: the reference, if any, is kept.) */
   clear(): void {
     this.segSlab = null;
     this.list = NOTHING;
@@ -109,19 +148,24 @@ export class OutputQueue {
 
   /** `n` bytes at the end of the open segment (a new one if the last bytes of the arena are not ours); returns where. */
   private reserve(n: number): number {
-    if (slabUsed + n > slab.length) {
+    let s = current;
+    if (s.used + n > s.buf.length) {
       this.closeSegment();
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
-      slabUsed = 0;
+      s = current = newSlab(Math.max(SLAB_SIZE, n));
     }
-    if (this.segSlab !== slab || this.segEnd !== slabUsed) {
+    // A reference to an older slab is dropped: it is no longer current, never rewound.
+    if (this.ref !== s) {
+      this.ref = s;
+      s.refs++;
+    }
+    const at = s.used;
+    if (this.segSlab !== s.buf || this.segEnd !== at) {
       this.closeSegment();
-      this.segSlab = slab;
-      this.segStart = slabUsed;
+      this.segSlab = s.buf;
+      this.segStart = at;
     }
-    const at = slabUsed;
-    slabUsed += n;
-    this.segEnd = slabUsed;
+    s.used = at + n;
+    this.segEnd = s.used;
     this.bytes += n;
     return at;
   }

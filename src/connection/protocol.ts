@@ -391,6 +391,17 @@ export class Protocol {
     return this.output.take();
   }
 
+  /**
+   * Optional, for adapters: everything the last `dataToSend()` returned is
+   * written and no longer referenced (the socket keeps no view of it), so
+   * its bytes in the shared output arena may be reused. Call it only right
+   * after writing what `dataToSend()` returned; an adapter that cannot tell
+   * never calls it (see `output.ts`).
+   */
+  outputReleased(): void {
+    this.output.release();
+  }
+
   /** True when `dataToSend()` would return something. */
   get hasDataToSend(): boolean {
     return !this.output.empty || this.pendingPong !== null;

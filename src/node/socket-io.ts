@@ -26,7 +26,7 @@
  *   peer that never closes its side is dropped after `closeTimeout`.
  */
 import { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 import type { Protocol } from "../connection/protocol.js";
 import type { ConnectionOptions } from "./connection-types.js";
 import { readIntoSharedBuffer } from "./read-buffer.js";
@@ -115,6 +115,13 @@ export class SocketIO {
   private onWritten: (() => void) | null = null;
   /** This connection is on the `dirty` list. */
   private flushQueued = false;
+  /**
+   * A plain TCP (or Unix) socket, whose writes either complete at once or
+   * stay counted in `writableLength`: when that is 0 after a flush, nothing
+   * holds the bytes written and the core may reuse them (output.ts). Not
+   * for TLS, or another Duplex, which may keep a view of what was written.
+   */
+  private readonly releasesOutput: boolean;
   private closeTimer: NodeJS.Timeout | null = null;
   /** The socket's first error (the cause of a 1006). */
   socketError: Error | null = null;
@@ -129,6 +136,7 @@ export class SocketIO {
     this.writeLow = options.writeLowWaterMark ?? Math.floor(this.writeHigh / 4);
     this.closeTimeoutMs = options.closeTimeout ?? 10_000;
     (socket as OwnedSocket)[kIO] = this;
+    this.releasesOutput = socket instanceof Socket && (socket as { encrypted?: boolean }).encrypted !== true;
     // Reads go into the buffer shared by every connection where Node allows
     // it (./read-buffer.ts), as 'data' events otherwise — and for what the
     // socket's stream holds already (read during the handshake).
@@ -233,6 +241,8 @@ export class SocketIO {
         s.uncork();
       }
     }
+    // Written at once, nothing left in the socket's buffer: no view of our bytes is kept.
+    if (this.releasesOutput && s.writableLength === 0) this.core.outputReleased();
     this.checkDrained();
   }
 

@@ -107,3 +107,82 @@ describe("OutputQueue: layout", () => {
     for (let i = 0; i < n; i++) expect(all[1002 * i + 4 + 997]).toBe(i & 0xff);
   });
 });
+
+describe("OutputQueue: reuse of the arena (release)", () => {
+  /** Start a fresh slab that no queue holds (the tests before left references to the current one). */
+  function freshSlab(): void {
+    const t = new OutputQueue();
+    t.frame(true, 0, 2, new Uint8Array(1), null);
+    const start = t.take()[0]!.buffer;
+    while (t.take().every((b) => b.buffer === start)) t.frame(true, 0, 2, new Uint8Array(MERGE_THRESHOLD), null);
+    t.release();
+  }
+
+  it("a slab every queue released is written again from its start; one a queue still holds is not", () => {
+    freshSlab();
+    const a = new OutputQueue();
+    const b = new OutputQueue();
+    a.frame(true, 0, 2, new Uint8Array(100).fill(1), null);
+    const first = a.take()[0]!;
+    a.release();
+    a.frame(true, 0, 2, new Uint8Array(100).fill(2), null);
+    const second = a.take()[0]!;
+    // Released: the same bytes of the same slab again.
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteOffset).toBe(first.byteOffset);
+    // b holds bytes of that slab (taken, not released): a's release does not rewind it.
+    b.frame(true, 0, 2, new Uint8Array(50).fill(3), null);
+    const held = b.take()[0]!;
+    const heldCopy = Buffer.from(held);
+    a.release();
+    a.frame(true, 0, 2, new Uint8Array(100).fill(4), null);
+    const third = a.take()[0]!;
+    expect(third.byteOffset).toBeGreaterThanOrEqual(held.byteOffset + held.length);
+    expect(Buffer.from(held).equals(heldCopy)).toBe(true);
+    // Nothing queued since take(), or nothing held at all: release is a no-op; queued bytes are never released.
+    a.frame(true, 0, 2, new Uint8Array(10), null);
+    a.release();
+    b.release();
+    const queued = a.take()[0]!;
+    const queuedCopy = Buffer.from(queued);
+    const c = new OutputQueue();
+    c.frame(true, 0, 2, new Uint8Array(10).fill(9), null);
+    expect(Buffer.from(queued).equals(queuedCopy)).toBe(true);
+    a.release();
+    c.take();
+    c.release();
+  });
+
+  it("property: bytes taken and not released stay intact whatever other queues write, take and release", () => {
+    const op = fc.record({
+      queue: fc.integer({ min: 0, max: 2 }),
+      kind: fc.constantFrom("frame", "frame", "frame", "take", "release", "clear"),
+      length: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: MERGE_THRESHOLD - 4, max: MERGE_THRESHOLD })),
+      seed: fc.integer({ min: 0, max: 255 }),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const queues = [new OutputQueue(), new OutputQueue(), new OutputQueue()];
+        // Per queue: what it took since its last release, with a copy made when taken.
+        const held: { view: Uint8Array; copy: Buffer }[][] = [[], [], []];
+        const check = () => {
+          for (const list of held) for (const h of list) expect(Buffer.from(h.view.buffer, h.view.byteOffset, h.view.length).equals(h.copy)).toBe(true);
+        };
+        for (const o of ops) {
+          const q = queues[o.queue]!;
+          if (o.kind === "frame") q.frame(true, 0, 2, Uint8Array.from({ length: o.length }, (_, j) => (o.seed + j) & 0xff), null);
+          else if (o.kind === "take") for (const view of q.take()) held[o.queue]!.push({ view, copy: Buffer.from(view) });
+          else if (o.kind === "clear") q.clear(); // what was taken is still held (being written)
+          else {
+            // The adapter's rule: release right after take, when nothing else holds the bytes.
+            for (const view of q.take()) void view;
+            q.release();
+            held[o.queue] = [];
+          }
+          check();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
