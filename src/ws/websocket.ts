@@ -28,7 +28,7 @@ import type { MessageExtension } from "../extensions/types.js";
 import type { Connection, HandshakeInfo } from "../node/connection.js";
 import { addEventListener, defineEventAttributes, removeEventListener, kWasClean } from "./events.js";
 import { checkClose, notOpen, wsError } from "./errors.js";
-import { initAsClient, type ClientOptions } from "./client.js";
+import { abortClient, initAsClient, type ClientOptions } from "./client.js";
 import { attachConnection, startDelivery } from "./delivery.js";
 
 /** What a message's binary data is delivered as (`ws`'s `binaryType`). */
@@ -531,32 +531,4 @@ function afterWritten(socket: Socket, cb: SendCallback): void {
   }
   // A zero-length write completes, in order, once the frames before it did.
   socket.write(EMPTY, cb);
-}
-
-/**
- * Abort a client's handshake (close/terminate while CONNECTING): `ws`
- * emits `'error'`, then `'close'` (1006), on the next tick.
- */
-function abortClient(ws: WebSocket, message: string): void {
-  ws._readyState = CLOSING;
-  const err = wsError("Error", message);
-  const req = ws._req;
-  ws._req = null;
-  if (req !== null) {
-    (req as ClientRequest & { [kAborted]?: boolean })[kAborted] = true;
-    req.destroy();
-    req.socket?.destroy();
-  }
-  process.nextTick(emitErrorAndClose, ws, err);
-}
-
-/** @internal Marks a request the client aborted (its late errors are ignored). */
-export const kAborted = Symbol("wavesock.ws.aborted");
-
-/** @internal `'error'` then `'close'` (1006), for a client whose handshake failed. */
-export function emitErrorAndClose(ws: WebSocket, err: Error): void {
-  ws._readyState = CLOSING;
-  ws._errorEmitted = true;
-  ws.emit("error", err);
-  ws._emitClose();
 }
