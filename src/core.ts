@@ -6,6 +6,8 @@
  */
 export { Protocol } from "./connection/protocol.js";
 export type { Role, ConnectionState, ProtocolEvent, ProtocolOptions, SendOptions } from "./connection/protocol.js";
+// The base class of Protocol (where the state and the closing handshake are documented).
+export type { ClosingHandshake } from "./connection/closing.js";
 export { FrameParser } from "./frame/parser.js";
 export type { FrameSink, FrameParserOptions } from "./frame/parser.js";
 export { serializeFrame, writeFrameHeader, frameHeaderSize } from "./frame/serializer.js";

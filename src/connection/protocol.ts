@@ -22,13 +22,9 @@
  * says, through `closeExpected`, when one should be running. This keeps every
  * test of this file deterministic and byte-exact.
  *
- * States (h11's rule: every transition is in this file):
- *
- *   OPEN    --sendClose()------------------------> CLOSING  (closeSent)
- *   OPEN    --close frame received---------------> CLOSING  (closeRcvd, echo sent)
- *   OPEN    --peer violates the protocol / fail()-> CLOSING  (close frame with the error's code sent)
- *   CLOSING --close frame received---------------> CLOSING  (handshake complete: closeTransport)
- *   any     --receiveEof()-----------------------> CLOSED
+ * The states (open, closing, closed) and every transition between them —
+ * the closing handshake, failing the connection, EOF — are the base class's,
+ * in closing.ts: `Protocol` extends `ClosingHandshake`.
  *
  * Received data is checked as it arrives: frame rules in `FrameParser`,
  * message rules (fragmentation order, size limit, UTF-8, extensions) in the
@@ -56,17 +52,15 @@
  * sets while its write buffer is not draining — at most one pong waits
  * unsent, the latest; otherwise every ping gets its pong (Autobahn 2.10).
  *
- * No internal error text goes on the wire: an unexpected error while reading
- * fails the connection with 1011 and the fixed reason "internal error"; the
- * details stay on `failure` for the application.
+ * No internal error text goes on the wire (closing.ts says how).
  */
 import { Buffer } from "node:buffer";
-import { InvalidState, ProtocolError, type CloseInfo } from "../errors.js";
+import { InvalidState } from "../errors.js";
 import type { MessageExtension } from "../extensions/types.js";
-import { parseClosePayload, serializeClosePayload } from "../frame/close.js";
 import { randomMask, type MaskSource } from "../frame/mask.js";
 import { Opcode, isControlOpcode } from "../frame/opcodes.js";
 import { serializeFrame } from "../frame/serializer.js";
+import { ClosingHandshake } from "./closing.js";
 import { OutputQueue } from "./output.js";
 import { Receiver } from "./receiver.js";
 
@@ -121,7 +115,7 @@ const EMPTY = new Uint8Array(0);
 const NO_EVENTS = Object.freeze([]) as unknown as ProtocolEvent[];
 
 /** The connection state machine; see the module comment. */
-export class Protocol {
+export class Protocol extends ClosingHandshake {
   /** Which end this is. */
   readonly role: Role;
   /** The message size limit (null: none). */
@@ -129,18 +123,8 @@ export class Protocol {
   /** The negotiated per-message extension, if any. */
   readonly extension: MessageExtension | null;
   private readonly maskSource: MaskSource | null;
-  private readonly receiver: Receiver;
-
-  private _state: ConnectionState = "open";
-  private _closeRcvd: CloseInfo | null = null;
-  private _closeSent: CloseInfo | null = null;
-  private _closeRcvdThenSent: boolean | null = null;
-  private _failure: ProtocolError | null = null;
-  private _closeTransport = false;
-  private _eofReceived = false;
-  private pendingFailure: ProtocolError | null = null;
-  /** The close event, when the peer's close was found ahead of messages still to decode. */
-  private deferredClose: ProtocolEvent | null = null;
+  /** @internal The receiving half: bytes → frames → messages, and read backpressure (receiver.ts). */
+  protected readonly receiver: Receiver;
 
   /** Events not taken yet (NO_EVENTS, shared, while there are none: nothing per idle connection). */
   private events: ProtocolEvent[] = NO_EVENTS;
@@ -166,6 +150,7 @@ export class Protocol {
   private sendingCompressed = false;
 
   constructor(role: Role, options: ProtocolOptions = {}) {
+    super();
     this.role = role;
     this.maxSize = options.maxSize === undefined ? 1024 * 1024 : options.maxSize;
     this.extension = options.extensions?.find((e) => e.rsvBits !== 0) ?? null;
@@ -178,38 +163,6 @@ export class Protocol {
     });
   }
 
-  /** The current state. */
-  get state(): ConnectionState {
-    return this._state;
-  }
-  /** The close frame received from the peer, if any. */
-  get closeRcvd(): CloseInfo | null {
-    return this._closeRcvd;
-  }
-  /** The close frame sent to the peer, if any. */
-  get closeSent(): CloseInfo | null {
-    return this._closeSent;
-  }
-  /** When both close frames went: true if the peer's came first. Null otherwise. */
-  get closeRcvdThenSent(): boolean | null {
-    return this._closeRcvdThenSent;
-  }
-  /** The peer's protocol violation (or local `fail`) that failed the connection, if any. */
-  get failure(): ProtocolError | null {
-    return this._failure;
-  }
-  /** True once the adapter should end the TCP connection (after writing `dataToSend()`). */
-  get closeTransport(): boolean {
-    return this._closeTransport;
-  }
-  /** True while a close is under way: the adapter should run its close timer. */
-  get closeExpected(): boolean {
-    return this._state === "closing";
-  }
-  /** True once `receiveEof` was called. */
-  get eofReceived(): boolean {
-    return this._eofReceived;
-  }
   /** True when a message may be written as pre-built frames now (OPEN, no fragmented send under way). */
   get canSendFrames(): boolean {
     return this._state === "open" && this.sendingOpcode === NO_MESSAGE;
@@ -259,7 +212,7 @@ export class Protocol {
     try {
       this.receiver.push(chunk, borrowed);
     } catch (err) {
-      this.readFailed(err, eventsBefore);
+      this.readFailed(err, this.events.length > eventsBefore);
     }
   }
 
@@ -274,7 +227,7 @@ export class Protocol {
     try {
       this.receiver.allow(n);
     } catch (err) {
-      this.readFailed(err, eventsBefore);
+      this.readFailed(err, this.events.length > eventsBefore);
     }
   }
 
@@ -289,7 +242,7 @@ export class Protocol {
     try {
       this.receiver.streamNext(maxSize ?? Infinity);
     } catch (err) {
-      this.readFailed(err, eventsBefore);
+      this.readFailed(err, this.events.length > eventsBefore);
     }
   }
 
@@ -308,7 +261,7 @@ export class Protocol {
     try {
       this.receiver.allowStream(n);
     } catch (err) {
-      this.readFailed(err, eventsBefore);
+      this.readFailed(err, this.events.length > eventsBefore);
     }
   }
 
@@ -325,50 +278,6 @@ export class Protocol {
    */
   freezeBacklog(): void {
     this.receiver.freeze();
-  }
-
-  private readFailed(err: unknown, eventsBefore: number): void {
-    if (this.events.length > eventsBefore && this._state === "open") {
-      // Messages completed in this same chunk come first: the application
-      // gets a chance to answer them (an echo) before the close frame goes
-      // out — what Autobahn grades "OK" rather than "NON-STRICT" (3.2, 4.1.3,
-      // 5.15). Reading has stopped; the adapter calls commitFailure() once
-      // the application has had its turn.
-      this._failure ??= toProtocolError(err);
-      this.pendingFailure = this._failure;
-    } else {
-      this.failWith(err, false);
-    }
-  }
-
-  /**
-   * True when a peer violation was found after messages that arrived in the
-   * same chunk: the connection fails once the adapter calls
-   * {@link commitFailure} (after letting the application answer them).
-   */
-  get failurePending(): boolean {
-    return this.pendingFailure !== null;
-  }
-
-  /** Fail the connection for a pending violation (see {@link failurePending}). */
-  commitFailure(): void {
-    const err = this.pendingFailure;
-    if (err === null) return;
-    this.pendingFailure = null;
-    this.failWith(err, false);
-  }
-
-  /** The peer closed its side of the TCP connection (or it was reset). */
-  receiveEof(): void {
-    if (this._eofReceived) return;
-    this.commitFailure();
-    this._eofReceived = true;
-    // What is held stays decodable; nothing more arrives.
-    this.receiver.abandon();
-    // §7.1.5: with no close frame received, "_The WebSocket Connection Close
-    // Code_ is considered to be 1006". The adapter reports it from closeRcvd.
-    this._state = "closed";
-    this._closeTransport = true;
   }
 
   /** The next event, or undefined when there is none (need more data). */
@@ -456,29 +365,6 @@ export class Protocol {
     this.writeFrame(Opcode.PONG, data, true, 0);
   }
 
-  /**
-   * Start the closing handshake (§7.1.2). Without a code the close frame is
-   * empty (the peer sees 1005). Throws `InvalidState` unless OPEN, or for a
-   * code/reason not allowed on the wire.
-   */
-  sendClose(code?: number, reason = ""): void {
-    this.checkOpen();
-    const payload = serializeClosePayload(code, reason);
-    this.writeFrame(Opcode.CLOSE, payload, true, 0);
-    this._closeSent = { code: code ?? 1005, reason: code === undefined ? "" : reason };
-    this._state = "closing";
-  }
-
-  /**
-   * _Fail the WebSocket Connection_ (§7.1.7): send a close frame with `code`
-   * if none was sent yet, stop reading, and ask the adapter to end the TCP
-   * connection. Used for peer violations and by the adapter (1011 on a
-   * keepalive timeout, 1001 when going away...).
-   */
-  fail(code: number, reason = ""): void {
-    this.failWith(new ProtocolError(reason || `failed with ${code}`, "WS_ERR_FAILED", code), true);
-  }
-
   // ------------------------------------------------ ReceiverHost (internal)
 
   /** @internal ReceiverHost: a whole message (or a streaming fragment). */
@@ -514,63 +400,7 @@ export class Protocol {
     }
   }
 
-  /** @internal ReceiverHost: nothing more will be decoded. */
-  decoderFinished(): void {
-    if (this.deferredClose !== null) {
-      this.pushEvent(this.deferredClose);
-      this.deferredClose = null;
-    }
-  }
-
   // ------------------------------------------------------------- internals --
-
-  private handleClose(payload: Uint8Array, ahead: boolean): void {
-    if (this._closeRcvd !== null) {
-      // The decoder reached the close frame the scanner had found ahead of
-      // it: everything before it was delivered, now its event.
-      this.decoderFinished();
-      return;
-    }
-    const info = parseClosePayload(payload);
-    this._closeRcvd = info;
-    if (this._closeSent === null) {
-      // §5.5.1: "If an endpoint receives a Close frame and did not previously
-      // send a Close frame, the endpoint MUST send a Close frame in response.
-      // (When sending a Close frame in response, the endpoint typically echos
-      // the status code it received.)" — we echo the payload as received.
-      this.writeFrame(Opcode.CLOSE, payload, true, 0);
-      this._closeSent = info;
-      this._closeRcvdThenSent = true;
-    } else {
-      this._closeRcvdThenSent = false;
-    }
-    this._state = "closing";
-    // §7.1.1: "the server SHOULD close [the TCP connection] first"; the client
-    // waits for that, with a timeout (closeExpected).
-    if (this.role === "server") this._closeTransport = true;
-    const event: ProtocolEvent = { type: "close", code: info.code, reason: info.reason };
-    // Found ahead of messages still to decode: its event comes after theirs.
-    if (ahead && !this.receiver.decodingDone) this.deferredClose = event;
-    else this.pushEvent(event);
-  }
-
-  /** Fail the connection (§7.1.7). `local`: our decision (fail()), not a violation found while reading. */
-  private failWith(err: unknown, local: boolean): void {
-    const error = toProtocolError(err);
-    this._failure ??= error;
-    // A violation stopped reading where it was found (the receiver did). A
-    // local failure reads nothing more either, but what is held and was
-    // received before stays decodable.
-    if (local) this.receiver.abandon();
-    if (this._state === "open") {
-      // §7.1.7: the endpoint "MAY send a Close frame" before closing the TCP connection.
-      const reason = reasonOnWire(error);
-      this.writeFrame(Opcode.CLOSE, serializeClosePayload(error.closeCode, reason), true, 0);
-      this._closeSent = { code: error.closeCode, reason };
-      this._state = "closing";
-    }
-    if (this._state !== "closed") this._closeTransport = true;
-  }
 
   private sendStart(opcode: number, data: Uint8Array, fin: boolean, options?: SendOptions): void {
     this.checkOpen();
@@ -596,7 +426,8 @@ export class Protocol {
     if (!fin) this.sendingOpcode = opcode;
   }
 
-  private writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
+  /** @internal Queue one frame (a pending pong first if it is a close frame). */
+  protected writeFrame(opcode: number, payload: Uint8Array, fin: boolean, rsv: number): void {
     // A pending pong goes before our close frame, never after it.
     if (opcode === Opcode.CLOSE && this.pendingPong !== null) this.takePong();
     if (isControlOpcode(opcode) && (payload.length > 125 || !fin)) {
@@ -605,7 +436,8 @@ export class Protocol {
     this.output.frame(fin, rsv, opcode, payload, this.maskSource === null ? null : this.maskSource());
   }
 
-  private pushEvent(event: ProtocolEvent): void {
+  /** @internal Queue one event for `nextEvent()`. */
+  protected pushEvent(event: ProtocolEvent): void {
     if (this.events === NO_EVENTS) this.events = [event];
     else this.events.push(event);
   }
@@ -615,33 +447,4 @@ export class Protocol {
     for (let i = 0; i < pong.length; i++) this.output.push(pong[i]!);
     this.pendingPong = null;
   }
-
-  private checkOpen(): void {
-    if (this._state !== "open") throw new InvalidState(`connection is ${this._state}`);
-  }
-}
-
-/** Peer violations are ProtocolErrors; anything else thrown while reading is our bug: 1011. */
-function toProtocolError(err: unknown): ProtocolError {
-  if (err instanceof ProtocolError) return err;
-  return new ProtocolError(`internal error: ${err instanceof Error ? err.message : String(err)}`, "WS_ERR_INTERNAL", 1011);
-}
-
-/**
- * The close reason sent for a failure: the error's own words when they are
- * ours (fixed texts), a fixed text when they may carry someone else's (an
- * internal error, zlib's message).
- */
-function reasonOnWire(error: ProtocolError): string {
-  if (error.code === "WS_ERR_INTERNAL" || (error.closeCode === 1011 && error.code !== "WS_ERR_FAILED")) return "internal error";
-  if (error.code === "WS_ERR_INVALID_COMPRESSED_DATA") return "invalid compressed data";
-  return truncateReason(error.message);
-}
-
-/** A close reason must fit in 123 bytes (§5.5); cut on a character boundary. */
-function truncateReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let s = reason.slice(0, 123);
-  while (Buffer.byteLength(s) > 120) s = s.slice(0, -1);
-  return s + "...";
 }

@@ -21,8 +21,11 @@ import { acceptKey } from "../handshake/server.js";
 import { clientExtensions } from "../node/compression.js";
 import { deflateOptions, type PerMessageDeflateOptions } from "./deflate.js";
 import type { WebSocket, SocketOptions } from "./websocket.js";
-import { emitErrorAndClose, kAborted, kAttach, kStart } from "./websocket.js";
+import { kAttach, kStart } from "./websocket.js";
 import { wsError } from "./errors.js";
+
+/** Marks a request the client aborted (its late errors are ignored). */
+const kAborted = Symbol("wavesock.ws.aborted");
 
 /** Options of a client `WebSocket`: `ws`'s, and any option of `http.request()` / `https.request()`. */
 export interface ClientOptions
@@ -324,6 +327,31 @@ function sentRequest(req: http.ClientRequest, path: string): HttpRequest {
     if (v !== undefined) headers[name] = Array.isArray(v) ? v.join(", ") : String(v);
   }
   return { method: "GET", path: path || "/", version: "1.1", headers } as unknown as HttpRequest;
+}
+
+/**
+ * Abort a client's handshake (close/terminate while CONNECTING): `ws`
+ * emits `'error'`, then `'close'` (1006), on the next tick.
+ */
+export function abortClient(ws: WebSocket, message: string): void {
+  ws._readyState = 2; // CLOSING
+  const err = wsError("Error", message);
+  const req = ws._req;
+  ws._req = null;
+  if (req !== null) {
+    (req as Aborted)[kAborted] = true;
+    req.destroy();
+    req.socket?.destroy();
+  }
+  process.nextTick(emitErrorAndClose, ws, err);
+}
+
+/** `'error'` then `'close'` (1006), for a client whose handshake failed. */
+function emitErrorAndClose(ws: WebSocket, err: Error): void {
+  ws._readyState = 2; // CLOSING
+  ws._errorEmitted = true;
+  ws.emit("error", err);
+  ws._emitClose();
 }
 
 /** `ws`: a failed handshake on the request: `'error'`, then `'close'`, on the next tick. */

@@ -13,6 +13,10 @@
  * `bufferedAmount` as `ws` counts them. The protocol — framing, masking,
  * UTF-8, limits, compression, the closing handshake — is wavesock's, unchanged.
  *
+ * This file is the class: its state, getters and verbs (sending with its
+ * callbacks, closing, pausing). The connection made under it at the
+ * handshake's end, and the events it delivers, are in ./delivery.ts.
+ *
  * Where this differs from `ws` (each with why) is listed in
  * docs/migrating-from-ws.md.
  */
@@ -20,13 +24,12 @@ import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ClientRequest } from "node:http";
 import type { Socket } from "node:net";
-import { Protocol, type ProtocolOptions } from "../connection/protocol.js";
 import type { MessageExtension } from "../extensions/types.js";
-import { Connection, type HandshakeInfo } from "../node/connection.js";
-import type { ConnectionListener, Data } from "../node/connection-types.js";
+import type { Connection, HandshakeInfo } from "../node/connection.js";
 import { addEventListener, defineEventAttributes, removeEventListener, kWasClean } from "./events.js";
-import { checkClose, notOpen, wsError, wsErrorFor } from "./errors.js";
-import { initAsClient, type ClientOptions } from "./client.js";
+import { checkClose, notOpen, wsError } from "./errors.js";
+import { abortClient, initAsClient, type ClientOptions } from "./client.js";
+import { attachConnection, startDelivery } from "./delivery.js";
 
 /** What a message's binary data is delivered as (`ws`'s `binaryType`). */
 export type BinaryType = "nodebuffer" | "arraybuffer" | "fragments" | "blob";
@@ -70,8 +73,10 @@ const EMPTY = Buffer.alloc(0);
 const BINARY_TYPES: readonly string[] = ["nodebuffer", "arraybuffer", "fragments", "blob"];
 
 const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
+/** @internal The ready states, as numbers (for ./delivery.ts). */
+export const OPEN = 1;
+/** @internal */
+export const CLOSING = 2;
 const CLOSED = 3;
 
 /** @internal Makes a WebSocket's connection once the handshake succeeded (the server's and the client's last step). */
@@ -139,8 +144,8 @@ export class WebSocket extends EventEmitter {
   #sendingFragments = false;
   /** Sends wait behind a Blob being read, in order. */
   #sendQueue: (() => void)[] | null = null;
-  /** A message was emitted this tick and allowSynchronousEvents is false: the next waits for setImmediate. */
-  #deferred = false;
+  /** @internal A message was emitted this tick and allowSynchronousEvents is false: the next waits for setImmediate. */
+  _deferred = false;
 
   /**
    * Open a connection to `address` (`ws:`, `wss:`, `http:`, `https:` or
@@ -255,106 +260,12 @@ export class WebSocket extends EventEmitter {
    * there get the first messages.
    */
   [kAttach](socket: Socket, info: HandshakeInfo, extensions: MessageExtension[], options: SocketOptions, preamble?: Uint8Array): Connection {
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    const protocolOptions: ProtocolOptions = { maxSize: maxPayload > 0 ? maxPayload : null, extensions };
-    const generateMask = (options as { generateMask?: (mask: Buffer) => void }).generateMask;
-    if (generateMask !== undefined) {
-      protocolOptions.maskSource = () => {
-        const key = Buffer.alloc(4);
-        generateMask(key);
-        return key;
-      };
-    }
-    const core = new Protocol(this._isServer ? "server" : "client", protocolOptions);
-    core.autoPong = this._autoPong;
-    // ws never stops reading for its own writes (its send() buffers without
-    // bound) and has no keepalive: no write water marks, no pings here.
-    const conn = new Connection(socket, core, info, {
-      maxQueue: null,
-      writeHighWaterMark: Number.MAX_SAFE_INTEGER,
-      pingInterval: null,
-      closeTimeout: this._closeTimeout,
-    });
-    if (preamble !== undefined) conn.writeRaw(preamble);
-    this._conn = conn;
-    this._protocol = info.subprotocol ?? "";
-    this._extensions = extensions.map((e) => e.name).join();
-    if (socket.setTimeout) socket.setTimeout(0);
-    socket.setNoDelay?.(true);
-    this._readyState = OPEN;
-    this.emit("open");
-    return conn;
+    return attachConnection(this, socket, info, extensions, options, preamble);
   }
 
   /** @internal Start delivering events (see {@link kAttach}); `head`: bytes that came with the handshake. */
   [kStart](head: Uint8Array): void {
-    const conn = this._conn!;
-    conn.listen(this.#listener(), { textAsBytes: true });
-    conn.socket.resume();
-    if (head.length > 0) conn.receive(head);
-  }
-
-  #listener(): ConnectionListener {
-    return {
-      message: (data, text) => this.#onMessage(data, text),
-      ping: (data) => this.#emitSafely("ping", asBuffer(data)),
-      pong: (data) => this.#emitSafely("pong", asBuffer(data)),
-      closed: () => this.#onClosed(),
-    };
-  }
-
-  #onMessage(data: Data, text: boolean): void {
-    const buf = typeof data === "string" ? Buffer.from(data) : asBuffer(data);
-    let value: unknown = buf;
-    if (!text) {
-      const type = this._binaryType;
-      if (type === "arraybuffer") value = toArrayBuffer(buf);
-      else if (type === "fragments") value = [buf];
-      else if (type === "blob") value = new Blob([buf]);
-    }
-    this.#emitSafely("message", value, !text);
-    if (!this._allowSynchronousEvents && !this.#deferred && this._conn !== null) {
-      // One message per tick (what the WHATWG standard does): the next waits.
-      this.#deferred = true;
-      this._conn.pauseMessages(true);
-      setImmediate(() => {
-        this.#deferred = false;
-        if (!this._paused) this._conn!.pauseMessages(false);
-      });
-    }
-  }
-
-  /**
-   * Emit to the user's listeners. An exception from one is rethrown on the
-   * next tick — an uncaught exception, as with `ws` — rather than unwinding
-   * through the connection's read loop mid-way.
-   */
-  #emitSafely(event: string, a: unknown, b?: unknown): void {
-    try {
-      if (b === undefined) this.emit(event, a);
-      else this.emit(event, a, b);
-    } catch (err) {
-      process.nextTick(rethrow, err);
-    }
-  }
-
-  #onClosed(): void {
-    const conn = this._conn!;
-    const { rcvd, sent } = conn.closeFrames;
-    const failure = conn.core.failure;
-    // ws: a violation of the peer's is an 'error' (with ws's code), then 'close'.
-    if (failure !== null && failure.code !== "WS_ERR_FAILED" && !this._errorEmitted) {
-      this._errorEmitted = true;
-      this._readyState = CLOSING;
-      this.#emitSafely("error", wsErrorFor(failure));
-    }
-    this._closeFrameSent = sent !== null;
-    if (rcvd !== null) {
-      this._closeFrameReceived = true;
-      this._closeCode = rcvd.code;
-      this._closeMessage = rcvd.reason === "" ? EMPTY : Buffer.from(rcvd.reason);
-    }
-    this._emitClose();
+    startDelivery(this, head);
   }
 
   /** @internal Go CLOSED and emit `'close'` (code, reason). */
@@ -549,7 +460,7 @@ export class WebSocket extends EventEmitter {
     const state = this.readyState;
     if (state === CONNECTING || state === CLOSED) return;
     this._paused = false;
-    if (!this.#deferred) this._conn!.pauseMessages(false);
+    if (!this._deferred) this._conn!.pauseMessages(false);
   }
 }
 
@@ -602,20 +513,6 @@ export interface WebSocket {
 
 const NO_COMPRESS = Object.freeze({ compress: false });
 
-function rethrow(err: unknown): never {
-  throw err;
-}
-
-/** A received payload as a `Buffer` (a view: no copy). */
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function toArrayBuffer(buf: Buffer): ArrayBuffer {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-}
-
 /** Data to send as bytes, the way `ws` converts it (`Buffer.from` for anything that is not bytes already). */
 export function toBuffer(data: WsSendable): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -634,32 +531,4 @@ function afterWritten(socket: Socket, cb: SendCallback): void {
   }
   // A zero-length write completes, in order, once the frames before it did.
   socket.write(EMPTY, cb);
-}
-
-/**
- * Abort a client's handshake (close/terminate while CONNECTING): `ws`
- * emits `'error'`, then `'close'` (1006), on the next tick.
- */
-function abortClient(ws: WebSocket, message: string): void {
-  ws._readyState = CLOSING;
-  const err = wsError("Error", message);
-  const req = ws._req;
-  ws._req = null;
-  if (req !== null) {
-    (req as ClientRequest & { [kAborted]?: boolean })[kAborted] = true;
-    req.destroy();
-    req.socket?.destroy();
-  }
-  process.nextTick(emitErrorAndClose, ws, err);
-}
-
-/** @internal Marks a request the client aborted (its late errors are ignored). */
-export const kAborted = Symbol("wavesock.ws.aborted");
-
-/** @internal `'error'` then `'close'` (1006), for a client whose handshake failed. */
-export function emitErrorAndClose(ws: WebSocket, err: Error): void {
-  ws._readyState = CLOSING;
-  ws._errorEmitted = true;
-  ws.emit("error", err);
-  ws._emitClose();
 }
