@@ -2,7 +2,7 @@
 /**
  * What the two client load generators share: arguments, the payload, the
  * check of each echo, the warm-up / measure phases and the result line — the
- * same lines as bench/loadgen.c prints ("MEASURE_START", "MEASURE_END",
+ * same lines as the C load generator (bench/loadgen/) prints ("MEASURE_START", "MEASURE_END",
  * "RESULT {json}") so the runner reads both alike.
  */
 import { performance } from "node:perf_hooks";

@@ -6,7 +6,7 @@
  * when asked.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -163,14 +163,21 @@ export async function serverStats(p, gc = false) {
 
 export const loadgen = path.join(resultsDir, "loadgen");
 
-/** Compile bench/loadgen.c into bench/results/ when missing or older than the source. */
+/**
+ * Compile the load generator (every .c file in bench/loadgen/, one cc command)
+ * into bench/results/ when missing or older than any of its sources or headers.
+ */
 export function buildLoadgen() {
-  const src = path.join(benchDir, "loadgen.c");
-  if (existsSync(loadgen) && statSync(loadgen).mtimeMs >= statSync(src).mtimeMs) return;
+  const dir = path.join(benchDir, "loadgen");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".c") || f.endsWith(".h")).sort();
+  const sources = files.filter((f) => f.endsWith(".c")).map((f) => path.join(dir, f));
+  const newest = Math.max(...files.map((f) => statSync(path.join(dir, f)).mtimeMs));
+  if (existsSync(loadgen) && statSync(loadgen).mtimeMs >= newest) return;
   mkdirSync(resultsDir, { recursive: true }); // a fresh checkout has no bench/results/ yet
-  const r = spawnSync("cc", ["-O2", "-o", loadgen, src, "-lz"], { encoding: "utf8" });
+  const args = ["-O2", "-o", loadgen, ...sources, "-lz"];
+  const r = spawnSync("cc", args, { encoding: "utf8" });
   if (r.status !== 0) {
-    console.error(`cannot build the load generator (cc -O2 -o ${loadgen} ${src} -lz):\n${r.stderr || r.error}`);
+    console.error(`cannot build the load generator (cc ${args.join(" ")}):\n${r.stderr || r.error}`);
     process.exit(1);
   }
 }

@@ -24,7 +24,7 @@ import { IMPLS } from "./registry.js";
  *
  * - mode: the servers' mode (default echo); compression: off unless given
  *   (servers/control.js says what the two settings mean).
- * - gen: the load generator's arguments (server rows: bench/loadgen.c; client
+ * - gen: the load generator's arguments (server rows: bench/loadgen/; client
  *   rows: bench/clients/common.js) less port and timing.
  * - tcp: the TCP echo server runs too (the physical limit).
  * - impls: run exactly these (by name, of the row's side) instead of every

@@ -17,20 +17,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ConnectionClosed, ConnectionClosedError, ConnectionClosedOK } from "../../src/index.js";
-import {
-  OP,
-  SIDES,
-  closePayload,
-  cleanup,
-  expectAppClosed,
-  expectClose,
-  expectFrame,
-  open,
-  parseClose,
-  readMessage,
-  sleep,
-  withTimeout,
-} from "./peer.js";
+import { OP, closePayload, parseClose } from "./frames.js";
+import { SIDES, cleanup, expectAppClosed, expectClose, expectFrame, open, readMessage, withTimeout } from "./peer.js";
+import { sleep } from "./raw-peer.js";
 
 afterEach(cleanup);
 

@@ -22,16 +22,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidHandshake } from "../../src/index.js";
+import { PeerDeflater, PeerInflater, deflateMessage } from "./deflate.js";
+import { OP, RSV1, RSV2, RSV3 } from "./frames.js";
 import {
-  OP,
-  PeerDeflater,
-  PeerInflater,
-  RSV1,
-  RSV2,
-  RSV3,
   SIDES,
   cleanup,
-  deflateMessage,
   expectAppClosed,
   expectClose,
   expectFrame,

@@ -15,19 +15,9 @@
  * says whether the connection fails before the message completes.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  OP,
-  SIDES,
-  cleanup,
-  expectAppClosed,
-  expectClose,
-  expectFrame,
-  open,
-  readMessage,
-  tick,
-  type Split,
-  type Testee,
-} from "./peer.js";
+import { OP } from "./frames.js";
+import { SIDES, cleanup, expectAppClosed, expectClose, expectFrame, open, readMessage, type Testee } from "./peer.js";
+import { tick, type Split } from "./raw-peer.js";
 
 afterEach(cleanup);
 

@@ -17,21 +17,9 @@
  * by more frames in the same write, those must be ignored (no pong, no echo).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  OP,
-  RSV1,
-  RSV2,
-  RSV3,
-  SIDES,
-  cleanup,
-  expectAppClosed,
-  expectClose,
-  expectFrame,
-  open,
-  prng,
-  type Split,
-  type Testee,
-} from "./peer.js";
+import { OP, RSV1, RSV2, RSV3 } from "./frames.js";
+import { SIDES, cleanup, expectAppClosed, expectClose, expectFrame, open, type Testee } from "./peer.js";
+import { prng, type Split } from "./raw-peer.js";
 
 afterEach(cleanup);
 

@@ -16,17 +16,8 @@
  *   limit on frame sizes and the total message size").
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  OP,
-  SIDES,
-  cleanup,
-  expectAppClosed,
-  expectClose,
-  expectFrame,
-  open,
-  readMessage,
-  type Testee,
-} from "./peer.js";
+import { OP } from "./frames.js";
+import { SIDES, cleanup, expectAppClosed, expectClose, expectFrame, open, readMessage, type Testee } from "./peer.js";
 
 afterEach(cleanup);
 

@@ -15,17 +15,8 @@
  * more: not at the end of the frame, nor of the message.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  OP,
-  SIDES,
-  cleanup,
-  expectAppClosed,
-  expectClose,
-  expectFrame,
-  open,
-  readMessage,
-  type Testee,
-} from "./peer.js";
+import { OP } from "./frames.js";
+import { SIDES, cleanup, expectAppClosed, expectClose, expectFrame, open, readMessage, type Testee } from "./peer.js";
 
 afterEach(cleanup);
 

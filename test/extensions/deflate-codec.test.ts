@@ -1,37 +1,19 @@
+/**
+ * The PerMessageDeflate codec (RFC 7692) on whole messages: its history
+ * window, the RFC's §7.2.3 examples, round trips under every parameter set
+ * (checked against a DEFLATE decoder of our own for window sizes), zlib
+ * interop, bad input and parameter checks. Fragments and the streaming
+ * decoder are in deflate-codec-fragments.test.ts.
+ */
 import { Buffer } from "node:buffer";
 import zlib from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PayloadTooBig, ProtocolError } from "../../src/errors.js";
-import { HistoryWindow, PerMessageDeflate, type DeflateParameters } from "../../src/extensions/deflate-codec.js";
+import { HistoryWindow, PerMessageDeflate } from "../../src/extensions/deflate-codec.js";
+import { StreamDeflater, StreamInflater, TAIL, message, messages, params, peerOf, utf8, windowBits } from "./deflate-fixtures.js";
 
-const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
-const utf8 = (s: string) => Buffer.from(s, "utf8");
-
-function params(overrides: Partial<DeflateParameters> = {}): DeflateParameters {
-  return {
-    localNoContextTakeover: false,
-    remoteNoContextTakeover: false,
-    localMaxWindowBits: 15,
-    remoteMaxWindowBits: 15,
-    memLevel: 8,
-    level: 6,
-    threshold: 0,
-    ...overrides,
-  };
-}
-
-/** The receiving end of `sender`: its remote direction is the sender's local one. */
-function peerOf(p: DeflateParameters): DeflateParameters {
-  return {
-    ...p,
-    localNoContextTakeover: p.remoteNoContextTakeover,
-    remoteNoContextTakeover: p.localNoContextTakeover,
-    localMaxWindowBits: p.remoteMaxWindowBits,
-    remoteMaxWindowBits: p.localMaxWindowBits,
-  };
-}
 
 // ---------------------------------------------------------------------------
 // A small DEFLATE (RFC 1951) decoder written for these tests, independent of
@@ -151,78 +133,6 @@ function inspectDeflate(data: Uint8Array, dictionary: Uint8Array = new Uint8Arra
   }
   return { output: out.slice(dictionary.length, size), maxDistance, final };
 }
-
-// ---------------------------------------------------------------------------
-// Persistent zlib streams, as `ws` and browsers use them.
-
-class StreamDeflater {
-  private readonly stream: zlib.DeflateRaw;
-  private chunks: Buffer[] = [];
-  constructor(windowBits: number) {
-    this.stream = zlib.createDeflateRaw({ windowBits });
-    this.stream.on("data", (c: Buffer) => this.chunks.push(c));
-  }
-  async compress(message: Uint8Array): Promise<Buffer> {
-    this.stream.write(message);
-    await new Promise<void>((resolve) => this.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
-    const out = Buffer.concat(this.chunks);
-    this.chunks = [];
-    expect(out.subarray(-4)).toEqual(TAIL);
-    return out.subarray(0, out.length - 4);
-  }
-  close(): void {
-    this.stream.close();
-  }
-}
-
-class StreamInflater {
-  private readonly stream: zlib.InflateRaw;
-  private chunks: Buffer[] = [];
-  constructor(windowBits: number) {
-    this.stream = zlib.createInflateRaw({ windowBits });
-    this.stream.on("data", (c: Buffer) => this.chunks.push(c));
-  }
-  async decompress(payload: Uint8Array): Promise<Buffer> {
-    this.stream.write(payload);
-    this.stream.write(TAIL);
-    await new Promise<void>((resolve) => this.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
-    const out = Buffer.concat(this.chunks);
-    this.chunks = [];
-    return out;
-  }
-  close(): void {
-    this.stream.close();
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Message generators: words from a small vocabulary, so that messages refer
-// back to earlier ones; raw bytes; text; sometimes larger than a window.
-
-const WORDS = ["alpha", "beta", "gamma", '{"type":"chat",', '"user":', "42", "\u00e9t\u00e9 ", "\u{1f600}", " ", "\n", "zzzzzzzz"];
-const wordsMessage = fc
-  .tuple(fc.array(fc.constantFrom(...WORDS), { maxLength: 300 }), fc.integer({ min: 1, max: 4 }))
-  .map(([words, times]) => utf8(words.join("").repeat(times)));
-// Slices of one random pool: incompressible alone, so the only matches are
-// repeats of earlier slices, at every distance (that is what catches a
-// dictionary of the wrong size).
-const POOL = (() => {
-  let seed = 7;
-  return Uint8Array.from({ length: 12 * 1024 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
-})();
-const poolSlice = fc
-  .tuple(fc.integer({ min: 0, max: POOL.length }), fc.integer({ min: 0, max: 5000 }))
-  .map(([start, length]) => POOL.slice(start, start + length));
-const message = fc.oneof(
-  { weight: 4, arbitrary: wordsMessage },
-  { weight: 4, arbitrary: poolSlice },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 3000 }) },
-  { weight: 2, arbitrary: fc.string({ unit: "grapheme", maxLength: 200 }).map(utf8) },
-  { weight: 1, arbitrary: fc.constant(new Uint8Array(0)) },
-  { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 70_000 }).map((n) => utf8("0123456789abcdef".repeat(n / 16 + 1)).subarray(0, n)) },
-);
-const messages = fc.array(message, { maxLength: 12 });
-const windowBits = fc.integer({ min: 8, max: 15 });
 
 describe("HistoryWindow", () => {
   it("holds the last `capacity` bytes of everything appended", () => {
@@ -433,113 +343,6 @@ describe("PerMessageDeflate codec: interoperability with persistent zlib streams
       { numRuns: 40 },
     );
   }, 120_000);
-});
-
-/** A message split into fragments at `cuts` (positions), each at least empty. */
-function splitAt(m: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => Math.min(c, m.length)))].sort((a, b) => a - b);
-  const bounds = [0, ...points, m.length];
-  return bounds.slice(1).map((end, i) => m.subarray(bounds[i]!, end));
-}
-
-/** Decode one message with the streaming decoder, its payload pushed in pieces of `piece` bytes, read in steps of `step`. */
-function streamDecode(codec: PerMessageDeflate, payload: Uint8Array, piece: number, step: number): Buffer {
-  const decoder = codec.streamDecoder();
-  const out: Uint8Array[] = [];
-  const readAll = () => {
-    for (let o = decoder.read(step); o.length > 0; o = decoder.read(step)) {
-      expect(o.length).toBeLessThanOrEqual(step);
-      out.push(o);
-    }
-  };
-  for (let at = 0; at < payload.length; at += piece) {
-    decoder.push(payload.subarray(at, at + piece));
-    readAll();
-  }
-  decoder.end();
-  readAll();
-  expect(decoder.drained).toBe(true);
-  return Buffer.concat(out);
-}
-
-describe("PerMessageDeflate codec: fragmented and streamed messages", () => {
-  const cuts = fc.array(fc.nat(80_000), { maxLength: 6 });
-  const sequence = fc.array(fc.record({ m: message, cuts, fragmented: fc.boolean(), streamed: fc.boolean() }), { maxLength: 10 });
-
-  it("fragments sent with encodeFragment decode as one message, whole or streamed, and the history stays right after them — every parameter set", () => {
-    fc.assert(
-      fc.property(
-        sequence,
-        windowBits,
-        fc.boolean(),
-        fc.integer({ min: 0, max: 9 }),
-        fc.integer({ min: 1, max: 3000 }),
-        fc.integer({ min: 1, max: 70_000 }),
-        (msgs, bits, noTakeover, level, piece, step) => {
-          const p = params({ localNoContextTakeover: noTakeover, localMaxWindowBits: bits, level });
-          const sender = new PerMessageDeflate(p);
-          const receiver = new PerMessageDeflate(peerOf(p));
-          for (const { m, cuts: at, fragmented, streamed } of msgs) {
-            let payload: Uint8Array;
-            if (fragmented) {
-              const parts = splitAt(m, at);
-              payload = Buffer.concat(parts.map((part, i) => sender.encodeFragment(part, i === parts.length - 1)));
-            } else {
-              payload = sender.encode(m);
-            }
-            const got = streamed ? streamDecode(receiver, payload, piece, step) : receiver.decode(payload, m.length);
-            expect(Buffer.from(got)).toEqual(Buffer.from(m));
-          }
-        },
-      ),
-      { numRuns: 80 },
-    );
-  }, 120_000);
-
-  it("fragments compressed with encodeFragment inflate through one persistent zlib stream (ws, browsers)", async () => {
-    await fc.assert(
-      fc.asyncProperty(sequence, windowBits, async (msgs, bits) => {
-        const sender = new PerMessageDeflate(params({ localMaxWindowBits: bits }));
-        const inflater = new StreamInflater(Math.max(9, bits));
-        try {
-          for (const { m, cuts: at } of msgs) {
-            const parts = splitAt(m, at);
-            const payload = Buffer.concat(parts.map((part, i) => sender.encodeFragment(part, i === parts.length - 1)));
-            expect(await inflater.decompress(payload)).toEqual(Buffer.from(m));
-          }
-        } finally {
-          inflater.close();
-        }
-      }),
-      { numRuns: 40 },
-    );
-  }, 120_000);
-
-  it("the streaming decoder reads what a persistent zlib deflater sends, cut anywhere", async () => {
-    await fc.assert(
-      fc.asyncProperty(messages, fc.integer({ min: 9, max: 15 }), fc.integer({ min: 1, max: 500 }), async (msgs, bits, piece) => {
-        const deflater = new StreamDeflater(bits);
-        const receiver = new PerMessageDeflate(params({ remoteMaxWindowBits: bits }));
-        try {
-          for (const m of msgs) expect(streamDecode(receiver, await deflater.compress(m), piece, 4096)).toEqual(Buffer.from(m));
-        } finally {
-          deflater.close();
-        }
-      }),
-      { numRuns: 30 },
-    );
-  }, 120_000);
-
-  it("intermediate fragments keep the sync-flush tail, the last loses it; a fragment can be empty", () => {
-    const codec = new PerMessageDeflate(params());
-    const first = codec.encodeFragment(utf8("Hello, "), false);
-    expect(Buffer.from(first.subarray(-4))).toEqual(TAIL);
-    const empty = codec.encodeFragment(new Uint8Array(0), false);
-    expect(Buffer.from(empty)).toEqual(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
-    const last = codec.encodeFragment(utf8("world"), true);
-    const whole = zlib.inflateRawSync(Buffer.concat([first, empty, last, TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    expect(whole.toString()).toBe("Hello, world");
-  });
 });
 
 describe("PerMessageDeflate codec: bad input", () => {
