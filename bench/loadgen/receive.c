@@ -8,6 +8,25 @@
 
 static void on_message(conn_t *c);
 
+/**
+ * Inflate `n` bytes of a compressed message into the scratch buffer, adding
+ * the output to the message's length (and checksum). `reset_at_end`: a
+ * payload piece may end a DEFLATE stream, after which the inflater starts
+ * anew; the 0x00 0x00 0xff 0xff tail (RFC 7692 §7.2.2) never does.
+ */
+static void inflate_some(conn_t *c, z_stream *z, const uint8_t *in, size_t n, int reset_at_end) {
+  z->next_in = (Bytef *)in; z->avail_in = (uInt)n;
+  do {
+    z->next_out = scratch; z->avail_out = RBUF;
+    int r = inflate(z, Z_SYNC_FLUSH);
+    if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) { error_at(c, "inflate error", (uint64_t)-r, 0); break; }
+    size_t out = RBUF - z->avail_out;
+    c->msglen += out;
+    if (c->checking) c->ck = (uint32_t)adler32(c->ck, scratch, (uInt)out);
+    if (reset_at_end && r == Z_STREAM_END) inflateReset(z);
+  } while (z->avail_in > 0 || z->avail_out == 0);
+}
+
 /* Feed received bytes to the frame parser. */
 void parse(conn_t *c, const uint8_t *p, size_t n) {
   while (n > 0) {
@@ -55,16 +74,7 @@ void parse(conn_t *c, const uint8_t *p, size_t n) {
           z_stream *z = c->inf;
           if (z == NULL) { error_at(c, "compressed frame without permessage-deflate", 1, 0); }
           else {
-            z->next_in = (Bytef *)p; z->avail_in = (uInt)take;
-            do {
-              z->next_out = scratch; z->avail_out = RBUF;
-              int r = inflate(z, Z_SYNC_FLUSH);
-              if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) { error_at(c, "inflate error", (uint64_t)-r, 0); break; }
-              size_t out = RBUF - z->avail_out;
-              c->msglen += out;
-              if (c->checking) c->ck = (uint32_t)adler32(c->ck, scratch, (uInt)out);
-              if (r == Z_STREAM_END) inflateReset(z);
-            } while (z->avail_in > 0 || z->avail_out == 0);
+            inflate_some(c, z, p, take, 1);
           }
         } else {
           if (opt.eio && c->msglen < 2) memcpy(c->lead + c->msglen, p, 2 - c->msglen < take ? 2 - c->msglen : take);
@@ -81,16 +91,7 @@ void parse(conn_t *c, const uint8_t *p, size_t n) {
       } else if (c->fin) {
         if (c->msg_compressed && c->inf != NULL) {
           static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
-          z_stream *z = c->inf;
-          z->next_in = (Bytef *)tail; z->avail_in = 4;
-          do {
-            z->next_out = scratch; z->avail_out = RBUF;
-            int r = inflate(z, Z_SYNC_FLUSH);
-            if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) { error_at(c, "inflate error", (uint64_t)-r, 0); break; }
-            size_t out = RBUF - z->avail_out;
-            c->msglen += out;
-            if (c->checking) c->ck = (uint32_t)adler32(c->ck, scratch, (uInt)out);
-          } while (z->avail_in > 0 || z->avail_out == 0);
+          inflate_some(c, c->inf, tail, 4, 0);
         }
         on_message(c);
       }
