@@ -19,9 +19,12 @@
  * - **wasm** (from {@link MASK_WASM_THRESHOLD} bytes, where the runtime has
  *   WebAssembly SIMD): a loop over 16-byte lanes (`v128.xor` with the key
  *   splatted to `i32x4`), hand-assembled below. WASM cannot see JS memory, so
- *   the payload is copied into the module's one 64 KiB page, masked, and
+ *   the payload is copied into the module's 64 KiB scratch page, masked, and
  *   copied back, 64 KiB at a time (a chunk stays in cache between the three
- *   passes). The module is compiled on the first payload that needs it.
+ *   passes). A payload that already lies in wasm memory — the adapters read
+ *   sockets into {@link unmaskingArena} — is XORed from where it lies into
+ *   the page: two passes, not three. The module is compiled on the first
+ *   payload that needs it.
  * - **words**: the fallback where WebAssembly or SIMD is missing
  *   (`--jitless`, old engines, {@link useWasmMasking}(false)). An `Int32Array`
  *   view over the 4-byte-aligned middle of the buffer, XORed with the key
@@ -316,7 +319,7 @@ function keyWordLE(key: Uint8Array, phase: number): number {
 // WebAssembly SIMD
 // ---------------------------------------------------------------------------
 
-/** Copy `source[start..end)` through wasm memory, XOR with `keyWord`, and write it to `target` at `targetStart`. */
+/** XOR `source[start..end)` with `keyWord` through wasm memory and write it to `target` at `targetStart`. */
 type SimdMasker = (
   source: Uint8Array,
   start: number,
@@ -333,8 +336,21 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 
-/** Bytes per round trip through wasm memory: exactly the module's one page. */
+/** Bytes per round trip through wasm memory: the size of the scratch page. */
 const WASM_CHUNK = 65536;
+
+/**
+ * Where the scratch page starts in wasm memory: half-way into a 4 KiB page,
+ * not at 0. Copying out of it is a `memcpy`, and glibc's (a `rep movsb` from
+ * 2 KiB up) runs about 15× slower on AMD Zen when the target lies a few
+ * bytes past the source modulo 4096 — as a Buffer of 128 KiB or more does
+ * (its own mapping, data 16 bytes into it) against an offset of 0. Measured
+ * here, 64 KiB into a 1 MiB Buffer: 33 µs from offset 0, 2.2 µs from 2048.
+ */
+const PAGE_AT = 2048;
+
+/** Where the arena starts: after the page and the bytes the XOR loop may write past it, on a 4 KiB boundary. */
+const ARENA_AT = 17 * 4096;
 
 /**
  * The module, in the binary format (WebAssembly Core Specification §5), with
@@ -343,55 +359,63 @@ const WASM_CHUNK = 65536;
  *
  * ```wat
  * (module
- *   (memory (export "m") 1)                          ;; one 64 KiB page
- *   (func (export "f") (param $len i32) (param $key i32)
- *     (local $p i32) (local $k v128)
+ *   (memory (export "m") 2)           ;; the scratch page at PAGE_AT; grown by unmaskingArena()
+ *   (func (export "f") (param $src i32) (param $dst i32) (param $len i32) (param $key i32)
+ *     (local $end i32) (local $k v128)
  *     (local.set $k (i32x4.splat (local.get $key)))
+ *     (local.set $end (i32.add (local.get $src) (local.get $len)))
  *     (block $done
  *       (loop $next
- *         (br_if $done (i32.ge_u (local.get $p) (local.get $len)))
- *         ;; four 16-byte lanes per turn: p, p+16, p+32, p+48
- *         (v128.store offset=0  (local.get $p) (v128.xor (v128.load offset=0  (local.get $p)) (local.get $k)))
+ *         (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+ *         ;; four 16-byte lanes per turn: +0, +16, +32, +48
+ *         (v128.store offset=0 (local.get $dst) (v128.xor (v128.load offset=0 (local.get $src)) (local.get $k)))
  *         (v128.store offset=16 ...) (v128.store offset=32 ...) (v128.store offset=48 ...)
- *         (local.set $p (i32.add (local.get $p) (i32.const 64)))
+ *         (local.set $src (i32.add (local.get $src) (i32.const 64)))
+ *         (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
  *         (br $next))))
  * ```
  *
- * It XORs `len` rounded up to 64 bytes; the bytes past `len` are scratch
- * that is never copied out, and 64 KiB is a multiple of 64.
+ * It reads and writes `len` rounded up to 64 bytes. `dst` is always the
+ * scratch page (64 KiB, a multiple of 64), whose bytes past `len` are never
+ * copied out and stay before {@link ARENA_AT}; reads past the end of `src`
+ * stay inside the memory (the arena is followed by {@link ARENA_SLACK}
+ * bytes). Loads and stores need not be aligned.
  */
 function wasmModuleBytes(): Uint8Array {
   // A section is its id, its size (LEB128; every size here is < 128) and its contents.
   const section = (id: number, contents: number[]): number[] => [id, contents.length, ...contents];
   const lane = (offset: number): number[] => [
-    0x20, 0x02, //                      local.get $p        (store address)
-    0x20, 0x02, //                      local.get $p        (load address)
+    0x20, 0x01, //                      local.get $dst      (store address)
+    0x20, 0x00, //                      local.get $src      (load address)
     0xfd, 0x00, 0x04, offset, //        v128.load align=16 offset
-    0x20, 0x03, //                      local.get $k
+    0x20, 0x05, //                      local.get $k
     0xfd, 0x51, //                      v128.xor
     0xfd, 0x0b, 0x04, offset, //        v128.store align=16 offset
   ];
+  const add64 = (local: number): number[] => [0x20, local, 0x41, 0xc0, 0x00, 0x6a, 0x21, local]; // i32.const is signed LEB128: 64 = C0 00
   const body = [
-    0x02, 0x01, 0x7f, 0x01, 0x7b, //    locals: 1 × i32 ($p), 1 × v128 ($k)
-    0x20, 0x01, 0xfd, 0x11, 0x21, 0x03, // $k = i32x4.splat($key)
+    0x02, 0x01, 0x7f, 0x01, 0x7b, //    locals: 1 × i32 ($end), 1 × v128 ($k)
+    0x20, 0x03, 0xfd, 0x11, 0x21, 0x05, // $k = i32x4.splat($key)
+    0x20, 0x00, 0x20, 0x02, 0x6a, 0x21, 0x04, // $end = $src + $len
     0x02, 0x40, //                      block
     0x03, 0x40, //                      loop
-    0x20, 0x02, 0x20, 0x00, 0x4f, //    $p >= $len (i32.ge_u)
+    0x20, 0x00, 0x20, 0x04, 0x4f, //    $src >= $end (i32.ge_u)
     0x0d, 0x01, //                      br_if 1 (out of the block)
     ...lane(0),
     ...lane(16),
     ...lane(32),
     ...lane(48),
-    0x20, 0x02, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0x02, // $p += 64 (i32.const is signed LEB128: 64 = C0 00)
+    ...add64(0), //                     $src += 64
+    ...add64(1), //                     $dst += 64
     0x0c, 0x00, //                      br 0 (loop again)
     0x0b, 0x0b, 0x0b, //                end loop, end block, end func
   ];
   // Code section size = 1 (count) + 1 (body size) + body, and must stay < 128 too.
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x00]), // types: (i32, i32) -> ()
+    ...section(1, [0x01, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]), // types: (i32, i32, i32, i32) -> ()
     ...section(3, [0x01, 0x00]), //                          functions: one, of type 0
-    ...section(5, [0x01, 0x00, 0x01]), //                    memory: one, min 1 page, no max
+    ...section(5, [0x01, 0x00, 0x02]), //                    memory: one, min 2 pages (128 KiB), no max
     ...section(7, [0x02, 0x01, 0x6d, 0x02, 0x00, 0x01, 0x66, 0x00, 0x00]), // exports: "m" memory 0, "f" func 0
     ...section(10, [0x01, body.length, ...body]), //         code
   ];
@@ -414,7 +438,7 @@ function wasmMasker(): SimdMasker | null {
  * Allow (the default) or forbid the WASM SIMD path. Forbidding it makes large
  * payloads take the JS word loop — what a runtime without WebAssembly SIMD
  * gets — which tests and benchmarks use to exercise that path. It also spares
- * the module's 64 KiB of wasm memory if it was never compiled.
+ * the module's 128 KiB of wasm memory if it was never compiled.
  *
  * @returns whether the WASM path is now in use (false when forbidden or
  *   unavailable on this runtime).
@@ -424,6 +448,18 @@ export function useWasmMasking(enabled: boolean): boolean {
   return wasmMasker() !== null;
 }
 
+/** The compiled module: its memory, the XOR loop, and views of the memory (remade when it grows). */
+interface WasmMasker {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  xor: (src: number, dst: number, length: number, keyWord: number) => void;
+  /** The scratch page: where every chunk is XORed to. */
+  page: Uint8Array;
+  /** The buffer {@link unmaskingArena} handed out, or null. */
+  arena: Uint8Array | null;
+  run: SimdMasker;
+}
+let wasm: WasmMasker | null = null;
+
 function compileWasmMasker(): SimdMasker | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (api === undefined) return null;
@@ -432,23 +468,69 @@ function compileWasmMasker(): SimdMasker | null {
     // validate() is false, not a throw, on an engine without SIMD.
     if (!api.validate(bytes)) return null;
     const { exports } = new api.Instance(new api.Module(bytes), {});
-    const memory = exports["m"] as { buffer: ArrayBuffer };
-    const xor = exports["f"] as (length: number, keyWord: number) => void;
-    // The memory never grows, so this view never detaches.
-    const page = new Uint8Array(memory.buffer, 0, WASM_CHUNK);
-    return (source, start, end, target, targetStart, keyWord) => {
-      // Chunks are multiples of 4 bytes long, so every chunk starts on key byte 0 of keyWord.
-      for (let at = start; at < end; at += WASM_CHUNK) {
-        const n = end - at < WASM_CHUNK ? end - at : WASM_CHUNK;
-        page.set(at === 0 && n === source.length ? source : source.subarray(at, at + n));
-        xor(n, keyWord);
-        target.set(n === WASM_CHUNK ? page : page.subarray(0, n), targetStart + (at - start));
-      }
+    const memory = exports["m"] as WasmMasker["memory"];
+    const m: WasmMasker = {
+      memory,
+      xor: exports["f"] as WasmMasker["xor"],
+      page: new Uint8Array(memory.buffer, PAGE_AT, WASM_CHUNK),
+      arena: null,
+      run: (source, start, end, target, targetStart, keyWord) => {
+        // A source in the arena is XORed where it lies, straight into the
+        // page: one pass fewer than copying it in first.
+        const inMemory = source.buffer === m.memory.buffer;
+        const page = m.page;
+        // Chunks are multiples of 4 bytes long, so every chunk starts on key byte 0 of keyWord.
+        for (let at = start; at < end; at += WASM_CHUNK) {
+          const n = end - at < WASM_CHUNK ? end - at : WASM_CHUNK;
+          if (inMemory) {
+            m.xor(source.byteOffset + at, PAGE_AT, n, keyWord);
+          } else {
+            page.set(at === 0 && n === source.length ? source : source.subarray(at, at + n));
+            m.xor(PAGE_AT, PAGE_AT, n, keyWord);
+          }
+          target.set(n === WASM_CHUNK ? page : page.subarray(0, n), targetStart + (at - start));
+        }
+      },
     };
+    wasm = m;
+    return m.run;
   } catch {
     // CompileError / LinkError / out of memory: the JS word loop still works.
     return null;
   }
+}
+
+/** Bytes of memory after the arena: the XOR loop may read up to 63 bytes past what it was asked for. */
+const ARENA_SLACK = 64;
+
+/**
+ * A buffer of `size` bytes inside the WASM masker's memory, or null where
+ * there is no WASM masker (no WebAssembly SIMD, or {@link useWasmMasking}
+ * turned it off) or the memory cannot grow. Masked bytes in it are
+ * unmasked where they lie — no copy into wasm memory first — so the
+ * adapters read sockets into it (src/node/read-buffer.ts).
+ *
+ * There is one arena per process: the first call makes it, a later call for
+ * the same size returns the same buffer, for another size null. The memory
+ * never grows after that, so the buffer never detaches. Pure: no I/O.
+ */
+export function unmaskingArena(size: number): Uint8Array | null {
+  if (!Number.isSafeInteger(size) || size <= 0) {
+    throw argumentError("WS_ERR_INVALID_ARGUMENT", `unmaskingArena: size must be a positive integer, got ${String(size)}`, true);
+  }
+  if (wasmMasker() === null || wasm === null) return null;
+  const m = wasm;
+  if (m.arena !== null) return m.arena.length === size ? m.arena : null;
+  try {
+    const pages = Math.ceil((ARENA_AT + size + ARENA_SLACK) / 65536) - m.memory.buffer.byteLength / 65536;
+    m.memory.grow(pages);
+  } catch {
+    // RangeError: the engine would not reserve more memory.
+    return null;
+  }
+  m.page = new Uint8Array(m.memory.buffer, PAGE_AT, WASM_CHUNK);
+  m.arena = new Uint8Array(m.memory.buffer, ARENA_AT, size);
+  return m.arena;
 }
 
 // ---------------------------------------------------------------------------

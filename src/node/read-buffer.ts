@@ -29,6 +29,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { unmaskingArena } from "../frame/mask.js";
 
 /**
  * Bytes per read: what the shared buffer holds. Larger than the 64 KiB Node
@@ -83,7 +84,7 @@ export function readIntoSharedBuffer(socket: Socket, onRead: SharedReadCallback)
   if (symbols === undefined) symbols = findSymbols(socket);
   if (symbols === null) return false;
   const s = socket as unknown as Record<symbol, unknown>;
-  const buffer = (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE));
+  const buffer = (shared ??= sharedBuffer());
   // Already reading into it (since the handshake): only the callback changes.
   const already = s[symbols.buffer] === buffer;
   // A socket made with its own `onread` keeps it.
@@ -99,6 +100,16 @@ export function readIntoSharedBuffer(socket: Socket, onRead: SharedReadCallback)
   s[symbols.callback] = reader;
   if (!already) handle.useUserBuffer(buffer);
   return true;
+}
+
+/**
+ * The shared buffer: in the WASM masker's memory where there is one, so a
+ * server unmasks payloads straight out of what it read (no copy into wasm
+ * memory first; src/frame/mask.ts), else an ordinary one.
+ */
+function sharedBuffer(): Buffer {
+  const arena = unmaskingArena(READ_BUFFER_SIZE);
+  return arena !== null ? Buffer.from(arena.buffer, arena.byteOffset, arena.length) : Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
 }
 
 /**
@@ -123,4 +134,9 @@ function findSymbols(socket: Socket): ReadSymbols | null {
 export function readsIntoSharedBuffer(socket: Socket): boolean {
   if (symbols == null || shared === null) return false;
   return (socket as unknown as Record<symbol, unknown>)[symbols.buffer] === shared;
+}
+
+/** The shared buffer, once a socket reads into it (for tests and diagnostics). */
+export function sharedReadBuffer(): Uint8Array | null {
+  return shared;
 }

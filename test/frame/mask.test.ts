@@ -10,6 +10,7 @@ import {
   maskSlice,
   maskStrategy,
   randomMask,
+  unmaskingArena,
   useWasmMasking,
 } from "../../src/frame/mask.js";
 
@@ -201,6 +202,56 @@ for (const wasm of [true, false]) {
     });
   });
 }
+
+describe("unmaskingArena", () => {
+  const SIZE = 256 * 1024;
+  it("is one buffer per process, in wasm memory: the same for the same size, null for another, an error for a bad size", () => {
+    useWasmMasking(true);
+    const arena = unmaskingArena(SIZE);
+    expect(arena).not.toBeNull();
+    expect(arena!.length).toBe(SIZE);
+    expect(unmaskingArena(SIZE)).toBe(arena);
+    expect(unmaskingArena(SIZE + 1)).toBeNull();
+    for (const bad of [0, -1, 1.5, Number.NaN, "1024"]) {
+      expect(() => unmaskingArena(bad as number)).toThrow(/unmaskingArena: size must be a positive integer/);
+    }
+  });
+
+  it("maskCopy and maskSlice from the arena equal the byte loop, up to its last byte, into targets of any size", () => {
+    useWasmMasking(true);
+    const arena = unmaskingArena(SIZE)!;
+    fc.assert(
+      fc.property(
+        fc.oneof(length, fc.constant(SIZE)),
+        fc.nat(SIZE),
+        fc.boolean(),
+        fc.nat(15),
+        payloadOffset,
+        key4,
+        fc.integer(),
+        (n0, at0, atEnd, targetOffset, offset, key, seed) => {
+          const n = Math.min(n0, SIZE);
+          // Ranges ending at the arena's last byte: the XOR loop reads past it into the slack.
+          const start = atEnd ? SIZE - n : Math.min(at0, SIZE - n);
+          arena.set(filled(SIZE, seed));
+          const before = arena.slice();
+          const target = filled(targetOffset + n + 3, seed ^ 0x55);
+          const expected = target.slice();
+          expected.set(before.subarray(start, start + n), targetOffset);
+          maskBytewise(expected.subarray(targetOffset, targetOffset + n), key, offset);
+          maskCopy(arena, start, start + n, key, offset, target, targetOffset);
+          expect(Buffer.compare(target, expected)).toBe(0);
+          expect(Buffer.compare(arena, before)).toBe(0);
+          const reference = before.slice();
+          maskBytewise(reference.subarray(start, start + n), key, offset);
+          maskSlice(arena, start, start + n, key, offset);
+          expect(Buffer.compare(arena, reference)).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
 
 describe("maskCopy bounds", () => {
   it("throws RangeError when the range is outside the source or does not fit the target, and writes nothing", () => {

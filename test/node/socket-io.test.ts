@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, serve, type Connection, type Server } from "../../src/index.js";
-import { readsIntoSharedBuffer, useSharedReadBuffer } from "../../src/node/read-buffer.js";
+import { unmaskingArena } from "../../src/frame/mask.js";
+import { READ_BUFFER_SIZE, readsIntoSharedBuffer, sharedReadBuffer, useSharedReadBuffer } from "../../src/node/read-buffer.js";
 import { RawPeer, clientFrame, selfSignedCert, sleep, until } from "./helpers.js";
 
 const quiet = { logger: null, pingInterval: null, compression: null } as const;
@@ -130,6 +131,38 @@ describe("SocketIO: reading into the shared buffer", () => {
       await Promise.all(clients.map((c) => c.close()));
     });
   }
+
+  it("the shared buffer is the WASM unmasking arena, and masked messages of every size are unmasked out of it intact", async () => {
+    const kept: Uint8Array[] = [];
+    const server = await serve(
+      async (ws) => {
+        for await (const m of ws) kept.push(m as Uint8Array);
+      },
+      { host: "127.0.0.1", ...quiet, maxSize: 4 << 20 },
+    );
+    servers.push(server);
+    const client = await connect(`ws://127.0.0.1:${server.port}`, quiet);
+    // Sizes: the byte loop, one wasm chunk, several chunks, and targets of 128 KiB and more (their own mapping).
+    const sizes = [5, 127, 128, 1000, 65_535, 65_536, 65_537, 131_072, 200_003, 1 << 20, 3 * (1 << 20) + 1];
+    const pattern = (size: number, salt: number) => {
+      const b = new Uint8Array(size);
+      for (let i = 0; i < size; i++) b[i] = (i * 31 + salt * 7 + (i >>> 8)) & 0xff;
+      return b;
+    };
+    for (let round = 0; round < 3; round++) for (const [i, size] of sizes.entries()) void client.send(pattern(size, round * 16 + i));
+    await until(() => kept.length === 3 * sizes.length, 20_000);
+    const arena = unmaskingArena(READ_BUFFER_SIZE);
+    expect(arena).not.toBeNull();
+    expect(sharedReadBuffer()?.buffer).toBe(arena!.buffer);
+    for (let round = 0; round < 3; round++) {
+      for (const [i, size] of sizes.entries()) {
+        const m = kept[round * sizes.length + i]!;
+        expect(m.length).toBe(size);
+        expect(Buffer.compare(m, pattern(size, round * 16 + i))).toBe(0);
+      }
+    }
+    await client.close();
+  });
 
   it("bytes that arrive while processRequest waits (held by the socket's stream) come first, in order", async () => {
     const server = await serve(
