@@ -238,6 +238,26 @@ describe("Receiver: memory follows the bytes received", () => {
     expect(b.reserve(0, MiB).buffer.byteLength).toBeLessThanOrEqual(4 * 24_096);
   });
 
+  it("MessageBuffer: a 1 MiB message read in 256 KiB pieces after a small first piece is held in two buffers, the last of its exact size", () => {
+    const b = new MessageBuffer();
+    const buffers = new Set<ArrayBufferLike>();
+    let at = 0;
+    for (const n of [1000, 256 * 1024, 256 * 1024, 256 * 1024, MiB - 1000 - 3 * 256 * 1024]) {
+      const view = b.reserve(n, MiB);
+      view.fill(at & 0xff);
+      at += n;
+      buffers.add(view.buffer);
+    }
+    // Doubling from 16 KiB allocated four (16 KiB, 263 KiB, 526 KiB, 1 MiB); growing to 4x what arrived, two.
+    expect(buffers.size).toBe(2);
+    const out = b.take();
+    expect(out.length).toBe(MiB);
+    expect(out.buffer.byteLength).toBe(MiB);
+    expect(out[0]).toBe(0);
+    expect(out[1000]).toBe(1000 & 0xff);
+    expect(out[MiB - 1]).toBe((1000 + 3 * 256 * 1024) & 0xff);
+  });
+
   it("MessageBuffer: a million one-byte pieces cost about 2x the message, one buffer; a small message is copied out to its size", () => {
     const b = new MessageBuffer();
     const one = bytesOf(7);
