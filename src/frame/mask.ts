@@ -341,11 +341,11 @@ const WASM_CHUNK = 65536;
 
 /**
  * Where the scratch page starts in wasm memory: half-way into a 4 KiB page,
- * not at 0. Copying out of it is a `memcpy`, and glibc's (a `rep movsb` from
- * 2 KiB up) runs about 15× slower on AMD Zen when the target lies a few
- * bytes past the source modulo 4096 — as a Buffer of 128 KiB or more does
- * (its own mapping, data 16 bytes into it) against an offset of 0. Measured
- * here, 64 KiB into a 1 MiB Buffer: 33 µs from offset 0, 2.2 µs from 2048.
+ * not at 0. Copying out of it is a `memcpy`, and glibc's runs about 15×
+ * slower on an AMD EPYC VM when the target lies a few bytes (8–24) past
+ * the source modulo 4096 — as a Buffer of 128 KiB or more does (its own
+ * mapping, data 16 bytes into it) against an offset of 0. Measured there,
+ * 64 KiB into a 1 MiB Buffer: 33 µs from offset 0, 2.2 µs from 2048.
  */
 const PAGE_AT = 2048;
 
