@@ -43,6 +43,27 @@ function filled(n: number, seed: number): Uint8Array {
   return out;
 }
 
+/**
+ * maskCopy of `source[start..start+n)` into a target at `targetOffset`
+ * equals copy + byte loop, touches nothing else of the target and nothing
+ * of the source; then maskSlice in place on the source changes only that
+ * range, as the byte loop does.
+ */
+function expectCopyAndSlice(source: Uint8Array, start: number, n: number, key: Uint8Array, offset: number, targetOffset: number, seed: number): void {
+  const sourceBefore = source.slice();
+  const target = filled(targetOffset + n + 3, seed);
+  const expected = target.slice();
+  expected.set(sourceBefore.subarray(start, start + n), targetOffset);
+  maskBytewise(expected.subarray(targetOffset, targetOffset + n), key, offset);
+  maskCopy(source, start, start + n, key, offset, target, targetOffset);
+  expect(Buffer.compare(target, expected)).toBe(0);
+  expect(Buffer.compare(source, sourceBefore)).toBe(0);
+  const reference = sourceBefore.slice();
+  maskBytewise(reference.subarray(start, start + n), key, offset);
+  maskSlice(source, start, start + n, key, offset);
+  expect(Buffer.compare(source, reference)).toBe(0);
+}
+
 /** Run the properties with the SIMD path on and off, so the JS word loop (the fallback) is tested too. */
 for (const wasm of [true, false]) {
   describe(`mask (wasm ${wasm ? "allowed" : "forbidden"})`, () => {
@@ -166,21 +187,7 @@ for (const wasm of [true, false]) {
       useWasmMasking(wasm);
       fc.assert(
         fc.property(length, fc.nat(9), fc.nat(9), fc.nat(15), payloadOffset, key4, fc.integer(), (n, before, after, targetOffset, offset, key, seed) => {
-          const source = filled(before + n + after, seed);
-          const sourceBefore = source.slice();
-          const target = filled(targetOffset + n + 3, seed ^ 0x33);
-          const expected = target.slice();
-          expected.set(source.subarray(before, before + n), targetOffset);
-          maskBytewise(expected.subarray(targetOffset, targetOffset + n), key, offset);
-          maskCopy(source, before, before + n, key, offset, target, targetOffset);
-          expect(Buffer.compare(target, expected)).toBe(0);
-          expect(Buffer.compare(source, sourceBefore)).toBe(0);
-          // In place: only the range changes.
-          const inPlace = sourceBefore.slice();
-          const reference = sourceBefore.slice();
-          maskBytewise(reference.subarray(before, before + n), key, offset);
-          maskSlice(inPlace, before, before + n, key, offset);
-          expect(Buffer.compare(inPlace, reference)).toBe(0);
+          expectCopyAndSlice(filled(before + n + after, seed), before, n, key, offset, targetOffset, seed ^ 0x33);
         }),
         { numRuns: 200 },
       );
@@ -234,18 +241,7 @@ describe("unmaskingArena", () => {
           // Ranges ending at the arena's last byte: the XOR loop reads past it into the slack.
           const start = atEnd ? SIZE - n : Math.min(at0, SIZE - n);
           arena.set(filled(SIZE, seed));
-          const before = arena.slice();
-          const target = filled(targetOffset + n + 3, seed ^ 0x55);
-          const expected = target.slice();
-          expected.set(before.subarray(start, start + n), targetOffset);
-          maskBytewise(expected.subarray(targetOffset, targetOffset + n), key, offset);
-          maskCopy(arena, start, start + n, key, offset, target, targetOffset);
-          expect(Buffer.compare(target, expected)).toBe(0);
-          expect(Buffer.compare(arena, before)).toBe(0);
-          const reference = before.slice();
-          maskBytewise(reference.subarray(start, start + n), key, offset);
-          maskSlice(arena, start, start + n, key, offset);
-          expect(Buffer.compare(arena, reference)).toBe(0);
+          expectCopyAndSlice(arena, start, n, key, offset, targetOffset, seed ^ 0x55);
         },
       ),
       { numRuns: 150 },
