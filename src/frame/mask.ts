@@ -423,15 +423,15 @@ function wasmModuleBytes(): Uint8Array {
 }
 
 /** `undefined`: not tried yet; `null`: unavailable on this runtime. */
-let simdMasker: SimdMasker | null | undefined;
+let wasm: WasmMasker | null | undefined;
 /** Cleared by {@link useWasmMasking}(false). */
 let wasmAllowed = true;
 
 /** The WASM SIMD masker, compiled on first use, or null where the runtime lacks WebAssembly SIMD. */
 function wasmMasker(): SimdMasker | null {
   if (!wasmAllowed) return null;
-  if (simdMasker === undefined) simdMasker = compileWasmMasker();
-  return simdMasker;
+  if (wasm === undefined) wasm = compileWasmMasker();
+  return wasm === null ? null : wasm.run;
 }
 
 /**
@@ -458,9 +458,7 @@ interface WasmMasker {
   arena: Uint8Array | null;
   run: SimdMasker;
 }
-let wasm: WasmMasker | null = null;
-
-function compileWasmMasker(): SimdMasker | null {
+function compileWasmMasker(): WasmMasker | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (api === undefined) return null;
   try {
@@ -492,8 +490,7 @@ function compileWasmMasker(): SimdMasker | null {
         }
       },
     };
-    wasm = m;
-    return m.run;
+    return m;
   } catch {
     // CompileError / LinkError / out of memory: the JS word loop still works.
     return null;
@@ -518,8 +515,8 @@ export function unmaskingArena(size: number): Uint8Array | null {
   if (!Number.isSafeInteger(size) || size <= 0) {
     throw argumentError("WS_ERR_INVALID_ARGUMENT", `unmaskingArena: size must be a positive integer, got ${String(size)}`, true);
   }
-  if (wasmMasker() === null || wasm === null) return null;
-  const m = wasm;
+  if (wasmMasker() === null) return null;
+  const m = wasm!;
   if (m.arena !== null) return m.arena.length === size ? m.arena : null;
   try {
     const pages = Math.ceil((ARENA_AT + size + ARENA_SLACK) / 65536) - m.memory.buffer.byteLength / 65536;
